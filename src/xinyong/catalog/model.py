@@ -1,0 +1,73 @@
+"""The shape of a catalogue: categories of records, their details, publicity and repair."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SubjectKind = Literal["person", "organisation", "agency"]
+Domain = Literal["administrative", "commercial", "social", "judicial", "government"]
+PublicityClass = Literal["public", "partners", "subject"]
+DetailType = Literal["string", "integer", "number", "boolean", "date", "enum", "identifier"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DetailField(Strict):
+    type: DetailType
+    required: bool = False
+    description: str = ""
+    values: tuple[str, ...] = ()
+    min: float | None = None
+    max: float | None = None
+    data_class: str | None = None
+
+
+class PeriodBy(Strict):
+    field: str
+    months: dict[str, int]
+
+
+class Publicity(Strict):
+    class_: PublicityClass = Field(alias="class")
+    period_months: int = Field(ge=0)
+    period_by: PeriodBy | None = None
+
+
+class Repair(Strict):
+    tier: Literal["none", "minor", "general", "serious", "by_severity"]
+    min_months: int | None = None
+    min_months_by: dict[str, int] | None = None
+    note: str = ""
+
+
+class Category(Strict):
+    code: str
+    label: str
+    domain: Domain
+    description: str
+    source_kinds: tuple[str, ...]
+    subject_kinds: tuple[SubjectKind, ...]
+    data_classes: tuple[str, ...] = ()
+    legal_basis: str
+    retention_months: int = Field(ge=0)
+    publicity: Publicity
+    repair: Repair
+    details: dict[str, DetailField] = Field(default_factory=dict)
+
+
+class Catalog(Strict):
+    version: str
+    source: str  # the file it was loaded from, for messages
+    subject_kinds: dict[str, str]
+    source_kinds: dict[str, str]
+    categories: dict[str, Category]
+
+    def category(self, code: str) -> Category | None:
+        return self.categories.get(code)
+
+    def categories_for_source_kind(self, kind: str) -> list[str]:
+        return [c.code for c in self.categories.values() if kind in c.source_kinds]

@@ -1,0 +1,37 @@
+"""Why a record was rejected: a stable code and a sentence a clerk understands.
+
+Codes are part of the public interface (rejects files, POST /v1/records). ``field`` is
+the detail field or column concerned; ``hint`` carries extra facts from the validator.
+"""
+
+from __future__ import annotations
+
+MESSAGES: dict[str, str] = {
+    "malformed_line": "This line could not be read as a record: {hint}.",
+    "unknown_field": "The record has a field {field!r} that the record format does not know.",
+    "source_record_id_missing": "The record has no source_record_id, the source's own id for it.",
+    "subject_missing": "The record names no subject.",
+    "subject_invalid": "The subject {value!r} is not a valid identifier: {hint}",
+    "category_unknown": "The category {value!r} is not in the catalogue (see `xinyong catalog list`).",
+    "category_not_granted": "This source may not submit records in category {value!r}; its grant is: {hint}.",
+    "subject_kind_not_allowed": "Category {value!r} may not concern a {hint}.",
+    "occurred_on_missing": "The record has no occurred_on date.",
+    "occurred_on_invalid": "occurred_on {value!r} is not a real date in the form YYYY-MM-DD.",
+    "occurred_on_future": "occurred_on {value!r} is in the future.",
+    "amount_invalid": "amount {value!r} is not an amount in yuan with at most two decimals.",
+    "amount_negative": "amount {value!r} is negative; amounts are never below zero.",
+    "action_invalid": "action {value!r} is not one of add, correct or revoke.",
+    "supersedes_missing": "A {value} record must name the record it supersedes in 'supersedes'.",
+    "details_invalid": "details is not a JSON object: {hint}.",
+    "detail_unknown": "details has a field {field!r} that category {value!r} does not declare.",
+    "detail_missing": "details lacks {field!r}, which category {value!r} requires.",
+    "detail_type": "details field {field!r} should be {hint}.",
+    "conflict": "source_record_id {value!r} was already submitted with different content; "
+    "send a 'correct' record that supersedes it instead.",
+    "supersedes_unknown": "supersedes names {value!r}, which this source never submitted.",
+}
+
+
+def message(code: str, *, field: str | None = None, value: object = None, hint: str | None = None) -> str:
+    template = MESSAGES.get(code, code)
+    return template.format(field=field, value=value, hint=hint)

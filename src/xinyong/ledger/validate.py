@@ -1,0 +1,355 @@
+"""Record validation: one place, used by file ingestion and (later) POST /v1/records.
+
+A ``Validator`` holds an in-memory DuckDB connection and one SQL statement generated from
+the catalogue. It takes Arrow batches of records (any column types) and returns the
+accepted rows, normalised and keyed, and the rejected rows with a reason code. The rules
+live in the catalogue file; this module only translates them to SQL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from xinyong.catalog.model import Catalog, DetailField
+from xinyong.ids import sql as idsql
+from xinyong.ids.pseudonym import KEY_HEX_CHARS
+from xinyong.ledger.records import ACTIONS, COLUMNS, LINE
+
+_FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_SOURCE_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+
+ACCEPTED_COLUMNS = (
+    "line", "source_id", "source_record_id", "subject_key", "identifier", "subject_kind",
+    "birth_date", "sex", "region_code", "category", "occurred_on", "amount", "document",
+    "legal_basis", "details", "supersedes", "action", "content_hash",
+)
+
+
+@dataclass(frozen=True)
+class Grant:
+    """What the validator needs to know about the submitting source."""
+
+    source_id: str
+    categories: frozenset[str]
+
+
+@dataclass
+class ValidatedBatch:
+    accepted: pa.Table  # ACCEPTED_COLUMNS
+    rejected: pa.Table  # line, reason, field, hint, then the raw columns
+    references: pa.Table  # subjects named in identifier details: line + subject columns
+
+
+def _q(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _type_hint(field: DetailField) -> str:
+    if field.type == "enum":
+        return "one of: " + ", ".join(field.values)
+    if field.type in ("integer", "number"):
+        noun = "an integer" if field.type == "integer" else "a number"
+        if field.min is not None and field.max is not None:
+            return f"{noun} from {field.min:g} to {field.max:g}"
+        return noun
+    return {
+        "string": "text",
+        "boolean": "true or false",
+        "date": "a date in the form YYYY-MM-DD",
+        "identifier": "a valid resident identity number or unified social credit code",
+    }[field.type]
+
+
+def _value_ok(name: str, field: DetailField) -> str:
+    v, c = f"v_{name}", f"c_{name}"
+    if field.type == "string":
+        return f"NOT {c}"
+    if field.type in ("integer", "number"):
+        if field.type == "integer":
+            ok = f"regexp_full_match({v}, '-?[0-9]{{1,18}}')"
+            num = f"TRY_CAST({v} AS BIGINT)"
+        else:
+            ok = f"(NOT {c} AND TRY_CAST({v} AS DOUBLE) IS NOT NULL)"
+            num = f"TRY_CAST({v} AS DOUBLE)"
+        if field.min is not None:
+            ok += f" AND {num} >= {field.min:g}"
+        if field.max is not None:
+            ok += f" AND {num} <= {field.max:g}"
+        return ok
+    if field.type == "boolean":
+        return f"{v} IN ('true', 'false')"
+    if field.type == "date":
+        return f"(regexp_full_match({v}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}') AND TRY_CAST({v} AS DATE) IS NOT NULL)"
+    if field.type == "enum":
+        return f"{v} IN ({', '.join(_q(x) for x in field.values)})"
+    if field.type == "identifier":
+        return f"k_{name} IS NOT NULL"
+    raise AssertionError(field.type)
+
+
+def _canonical(name: str, field: DetailField, secret: bytes) -> str:
+    v = f"v_{name}"
+    if field.type in ("string", "enum"):
+        value = f"to_json({v})"
+    elif field.type == "integer":
+        value = f"CAST(CAST({v} AS BIGINT) AS VARCHAR)"
+    elif field.type == "number":
+        value = f"CAST(to_json(CAST({v} AS DOUBLE)) AS VARCHAR)"
+    elif field.type == "boolean":
+        value = v
+    elif field.type == "date":
+        value = f"to_json(CAST(CAST({v} AS DATE) AS VARCHAR))"
+    else:  # identifier: only the pseudonymous key leaves the subjects table
+        value = f"to_json({idsql.subject_key_sql(f'i_{name}', secret, KEY_HEX_CHARS)})"
+    return f"CASE WHEN p_{name} THEN '\"{name}\":' || {value} END"
+
+
+class Validator:
+    """Validates batches for one source against one catalogue, as of ``today``."""
+
+    def __init__(self, catalog: Catalog, grant: Grant, secret: bytes, today: dt.date) -> None:
+        if not _SOURCE_ID.match(grant.source_id):
+            raise ValueError(f"bad source id {grant.source_id!r}")
+        self.catalog = catalog
+        self.grant = grant
+        self.secret = secret
+        self.today = today
+        self.con = duckdb.connect()
+        self.con.execute("SET threads TO 2")
+        idsql.create_regions_table(self.con)
+        self._create_category_table()
+        self._sql_by_schema: dict[tuple[tuple[str, str], ...], str] = {}
+
+    def close(self) -> None:
+        self.con.close()
+
+    def _create_category_table(self) -> None:
+        cats = self.catalog.categories.values()
+        table = pa.table(
+            {
+                "code": [c.code for c in cats],
+                "granted": [c.code in self.grant.categories for c in cats],
+                "subject_kinds": [list(c.subject_kinds) for c in cats],
+                "allowed_keys": [list(c.details) for c in cats],
+            }
+        )
+        self.con.register("_cats", table)
+        self.con.execute("CREATE TABLE cats AS SELECT * FROM _cats")
+        self.con.unregister("_cats")
+
+    def validate(self, batch: pa.RecordBatch | pa.Table) -> ValidatedBatch:
+        table = batch if isinstance(batch, pa.Table) else pa.Table.from_batches([batch])
+        key = tuple((f.name, str(f.type)) for f in table.schema)
+        sql = self._sql_by_schema.get(key)
+        if sql is None:
+            sql = self._sql_by_schema[key] = self._build_sql(table.schema)
+        self.con.register("batch", table)
+        try:
+            result = self.con.sql(sql).to_arrow_table()
+        finally:
+            self.con.unregister("batch")
+        rejected_mask = pc.is_valid(result.column("reason"))
+        accepted = result.filter(pc.invert(rejected_mask)).select(list(ACCEPTED_COLUMNS))
+        rejected = result.filter(rejected_mask).select(
+            ["line", "reason", "field", "hint", *(f"r_{c}" for c in COLUMNS)]
+        )
+        references = self._references(accepted, result, rejected_mask)
+        return ValidatedBatch(accepted=accepted, rejected=rejected, references=references)
+
+    # -- SQL generation -------------------------------------------------------------
+
+    def _fields(self) -> dict[str, DetailField]:
+        """Every detail field of the catalogue by name (types agree across categories)."""
+        fields: dict[str, DetailField] = {}
+        for category in self.catalog.categories.values():
+            for name, field in category.details.items():
+                if not _FIELD_NAME.match(name):
+                    raise ValueError(f"detail field name {name!r} in {category.code}")
+                fields.setdefault(name, field)
+        return fields
+
+    def _build_sql(self, schema: pa.Schema) -> str:
+        names = set(schema.names)
+        norm = [f'CAST("{LINE}" AS BIGINT) AS line' if LINE in names else "row_number() OVER () AS line"]
+        for col in COLUMNS:
+            if col not in names:
+                norm.append(f"CAST(NULL AS VARCHAR) AS r_{col}")
+                continue
+            ftype = schema.field(col).type
+            if pa.types.is_struct(ftype) or pa.types.is_map(ftype) or pa.types.is_list(ftype):
+                norm.append(f'CAST(to_json("{col}") AS VARCHAR) AS r_{col}')
+            else:
+                norm.append(f'CAST("{col}" AS VARCHAR) AS r_{col}')
+
+        fields = self._fields()
+        struct_spec = "{" + ", ".join(f'"{n}": "JSON"' for n in fields) + "}"
+        per_field = []
+        for n, f in fields.items():
+            raw = f'dx."{n}"'
+            per_field.append(f"({raw} IS NOT NULL AND CAST({raw} AS VARCHAR) <> 'null') AS p_{n}")
+            per_field.append(
+                f"CASE WHEN left(CAST({raw} AS VARCHAR), 1) = '\"' THEN json_extract_string({raw}, '$')"
+                f" ELSE CAST({raw} AS VARCHAR) END AS v_{n}"
+            )
+            per_field.append(f"left(CAST({raw} AS VARCHAR), 1) IN ('{{', '[') AS c_{n}")
+        ident_fields = [n for n, f in fields.items() if f.type == "identifier"]
+        ident_cols = [f"{idsql.compact_sql(f'v_{n}')} AS i_{n}" for n in ident_fields]
+        ident_kinds = [f"CASE WHEN p_{n} THEN {idsql.subject_kind_sql(f'i_{n}')} END AS k_{n}" for n in ident_fields]
+
+        problem_cases, canonical_cases = [], []
+        for cat in self.catalog.categories.values():
+            checks = []
+            for n, f in cat.details.items():
+                if f.required:
+                    checks.append(f"WHEN NOT p_{n} THEN 'detail_missing|{n}|'")
+                checks.append(
+                    f"WHEN p_{n} AND NOT coalesce({_value_ok(n, f)}, false)"
+                    f" THEN 'detail_type|{n}|' || {_q(_type_hint(f))}"
+                )
+            if checks:
+                problem_cases.append(f"WHEN {_q(cat.code)} THEN CASE {' '.join(checks)} END")
+            parts = [_canonical(n, f, self.secret) for n, f in cat.details.items()]
+            body = f"'{{' || concat_ws(',', {', '.join(parts)}) || '}}'" if parts else "'{}'"
+            canonical_cases.append(f"WHEN {_q(cat.code)} THEN {body}")
+        detail_problem = f"CASE cat {' '.join(problem_cases)} END" if problem_cases else "NULL"
+        canonical = f"CASE cat {' '.join(canonical_cases)} END"
+
+        sid = "sid"
+        key_sql = idsql.subject_key_sql(sid, self.secret, KEY_HEX_CHARS)
+        actions = ", ".join(_q(a) for a in ACTIONS)
+        source = _q(self.grant.source_id)
+        today = _q(self.today.isoformat())
+        sep = "chr(31)"
+        return f"""
+WITH n AS (
+  SELECT {", ".join(norm)} FROM batch
+), c AS (
+  SELECT n.*,
+    nullif(trim(r_source_record_id), '') AS srid,
+    {idsql.compact_sql("coalesce(r_subject, '')")} AS sid,
+    nullif(trim(r_category), '') AS cat,
+    nullif(trim(r_occurred_on), '') AS occ_text,
+    nullif(trim(r_amount), '') AS amt_text,
+    lower(coalesce(nullif(trim(r_action), ''), 'add')) AS act,
+    nullif(trim(r_supersedes), '') AS sup,
+    nullif(trim(r_document), '') AS doc,
+    nullif(trim(r_legal_basis), '') AS basis,
+    coalesce(nullif(trim(r_details), ''), '{{}}') AS det_text
+  FROM n
+), d AS (
+  SELECT c.*,
+    CASE WHEN regexp_full_match(occ_text, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}') THEN TRY_CAST(occ_text AS DATE) END AS occ,
+    CASE WHEN regexp_full_match(amt_text, '-?[0-9]{{1,16}}([.][0-9]{{1,2}})?') THEN CAST(amt_text AS DECIMAL(18, 2)) END AS amt,
+    (left(det_text, 1) = '{{' AND json_valid(det_text)) AS det_ok,
+    {idsql.subject_kind_sql(sid)} AS kind,
+    cats.code IS NOT NULL AS cat_known, cats.granted, cats.subject_kinds, cats.allowed_keys
+  FROM c LEFT JOIN cats ON cats.code = c.cat
+), j AS (
+  SELECT d.*,
+    CASE WHEN det_ok THEN det_text ELSE '{{}}' END AS detj
+  FROM d
+), x AS (
+  SELECT j.*,
+    list_filter(json_keys(detj), lambda k: NOT list_contains(coalesce(allowed_keys, []), k))[1] AS unknown_key,
+    json_transform(detj, '{struct_spec}') AS dx
+  FROM j
+), f AS (
+  SELECT x.*, {", ".join(per_field)} FROM x
+), i AS (
+  SELECT f.*{", " + ", ".join(ident_cols) if ident_cols else ""} FROM f
+), k AS (
+  SELECT i.*{", " + ", ".join(ident_kinds) if ident_kinds else ""} FROM i
+), r AS (
+  SELECT k.*,
+    CASE WHEN det_ok AND cat_known THEN {detail_problem} END AS detail_problem
+  FROM k
+), v AS (
+  SELECT r.*,
+    CASE
+      WHEN srid IS NULL THEN 'source_record_id_missing'
+      WHEN sid = '' THEN 'subject_missing'
+      WHEN kind IS NULL THEN 'subject_invalid'
+      WHEN cat IS NULL OR NOT cat_known THEN 'category_unknown'
+      WHEN NOT granted THEN 'category_not_granted'
+      WHEN NOT list_contains(subject_kinds, kind) THEN 'subject_kind_not_allowed'
+      WHEN occ_text IS NULL THEN 'occurred_on_missing'
+      WHEN occ IS NULL THEN 'occurred_on_invalid'
+      WHEN occ > DATE {today} THEN 'occurred_on_future'
+      WHEN amt_text IS NOT NULL AND amt IS NULL THEN 'amount_invalid'
+      WHEN amt < 0 THEN 'amount_negative'
+      WHEN act NOT IN ({actions}) THEN 'action_invalid'
+      WHEN act <> 'add' AND sup IS NULL THEN 'supersedes_missing'
+      WHEN NOT det_ok THEN 'details_invalid'
+      WHEN unknown_key IS NOT NULL THEN 'detail_unknown'
+      WHEN detail_problem IS NOT NULL THEN split_part(detail_problem, '|', 1)
+    END AS reason
+  FROM r
+)
+SELECT
+  line,
+  reason,
+  CASE WHEN reason = 'detail_unknown' THEN unknown_key
+       WHEN reason IN ('detail_missing', 'detail_type') THEN split_part(detail_problem, '|', 2) END AS field,
+  CASE WHEN reason = 'detail_type' THEN split_part(detail_problem, '|', 3)
+       WHEN reason = 'subject_kind_not_allowed' THEN kind
+       WHEN reason = 'details_invalid' THEN (CASE WHEN json_valid(det_text) THEN 'it is JSON but not an object' ELSE 'it is not valid JSON' END)
+  END AS hint,
+  {", ".join(f"r_{col}" for col in COLUMNS)},
+  {source} AS source_id,
+  srid AS source_record_id,
+  CASE WHEN reason IS NULL THEN {key_sql} END AS subject_key,
+  sid AS identifier,
+  kind AS subject_kind,
+  CASE WHEN kind = 'person' THEN {idsql.resident_birth_sql(sid)} END AS birth_date,
+  CASE WHEN kind = 'person' THEN {idsql.resident_sex_sql(sid)} END AS sex,
+  CASE WHEN kind = 'person' THEN substr(sid, 1, 6) ELSE substr(sid, 3, 6) END AS region_code,
+  cat AS category,
+  occ AS occurred_on,
+  amt AS amount,
+  doc AS document,
+  basis AS legal_basis,
+  CASE WHEN reason IS NULL THEN {canonical} END AS details,
+  sup AS supersedes,
+  act AS action,
+  CASE WHEN reason IS NULL THEN sha256(concat_ws({sep}, {source}, srid,
+    {key_sql}, cat, CAST(occ AS VARCHAR), coalesce(CAST(amt AS VARCHAR), ''), coalesce(doc, ''),
+    coalesce(basis, ''), {canonical}, coalesce(sup, ''), act)) END AS content_hash
+  {", " + ", ".join(f"CASE WHEN reason IS NULL AND p_{n} THEN i_{n} END AS ref_{n}" for n in ident_fields) if ident_fields else ""}
+FROM v
+ORDER BY line
+"""
+
+    def _references(self, accepted: pa.Table, result: pa.Table, rejected: pa.Array) -> pa.Table:
+        """Subjects named by identifier details of accepted rows (legal representatives...)."""
+        ref_cols = [n for n in result.column_names if n.startswith("ref_")]
+        empty = pa.table({"line": pa.array([], pa.int64()), "identifier": pa.array([], pa.string())})
+        if not ref_cols or accepted.num_rows == 0:
+            return self._describe(empty)
+        ok = result.filter(pc.invert(rejected))
+        parts = [
+            pa.table({"line": ok.column("line"), "identifier": ok.column(c)}) for c in ref_cols
+        ]
+        refs = pa.concat_tables(parts)
+        refs = refs.filter(pc.is_valid(refs.column("identifier")))
+        return self._describe(refs)
+
+    def _describe(self, refs: pa.Table) -> pa.Table:
+        self.con.register("refs", refs)
+        try:
+            s = "identifier"
+            return self.con.sql(
+                f"""SELECT line, {idsql.subject_key_sql(s, self.secret, KEY_HEX_CHARS)} AS subject_key,
+                  identifier, {idsql.subject_kind_sql(s)} AS subject_kind,
+                  CASE WHEN {idsql.subject_kind_sql(s)} = 'person' THEN {idsql.resident_birth_sql(s)} END AS birth_date,
+                  CASE WHEN {idsql.subject_kind_sql(s)} = 'person' THEN {idsql.resident_sex_sql(s)} END AS sex,
+                  CASE WHEN {idsql.subject_kind_sql(s)} = 'person' THEN substr({s}, 1, 6) ELSE substr({s}, 3, 6) END AS region_code
+                FROM refs"""
+            ).to_arrow_table()
+        finally:
+            self.con.unregister("refs")

@@ -1,0 +1,40 @@
+"""All configuration in one place: ``XINYONG_*`` environment variables, typed and documented.
+
+docs/operations.md lists every field below; tests/test_settings.py fails if one is missing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="XINYONG_", extra="ignore")
+
+    # Where the embedded store, its secret and ingestion spool live.
+    data_dir: Path = Field(default=Path("xinyong-data"))
+    # PostgreSQL URL (postgresql://user@host/db). When set, the ledger lives there instead of
+    # the embedded file; the data directory still holds the spool and, if not set below, the secret.
+    database_url: str | None = None
+    # Deployment secret for pseudonymous subject keys (HMAC-SHA256). Generated into
+    # DATA_DIR/secret.key on first use when unset; never change it on an existing ledger.
+    secret: str | None = None
+    # A catalogue file that replaces the default one shipped with the package.
+    catalog: Path | None = None
+    # Seconds a command waits for another process to release the embedded store.
+    lock_timeout: float = 60.0
+    # Time zone whose calendar decides "today" (dates in the future are rejected).
+    timezone: str = "Asia/Shanghai"
+    # Rows per batch while ingesting: larger is faster, smaller keeps memory lower.
+    batch_rows: int = 500_000
+    # Memory DuckDB may use for one ingestion or merge (DuckDB syntax, e.g. "1GB").
+    memory_limit: str = "1GB"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment, with explicit overrides (CLI options) winning."""
+    values = {k: v for k, v in overrides.items() if v is not None}
+    return Settings(**values)  # type: ignore[arg-type]
