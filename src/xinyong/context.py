@@ -1,0 +1,35 @@
+"""What every command needs: settings, the store, the catalogue and the subject-key secret.
+
+The CLI builds one Context per invocation; the HTTP service will build one per process.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from xinyong.catalog import Catalog, load_catalog
+from xinyong.ids.pseudonym import check_fingerprint, load_or_create_secret, secret_fingerprint
+from xinyong.settings import Settings
+from xinyong.store import Store, open_store
+from xinyong.store.base import get_meta, set_meta
+
+
+class Context:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.store: Store = open_store(settings)
+
+    @cached_property
+    def catalog(self) -> Catalog:
+        return load_catalog(self.settings.catalog)
+
+    @cached_property
+    def secret(self) -> bytes:
+        """The secret, checked against the fingerprint the ledger was created with."""
+        secret = load_or_create_secret(self.settings.secret, self.settings.data_dir)
+        with self.store.transaction() as conn:
+            stored = get_meta(conn, "secret_fingerprint")
+            check_fingerprint(stored, secret)
+            if stored is None:
+                set_meta(conn, "secret_fingerprint", secret_fingerprint(secret))
+        return secret

@@ -1,0 +1,209 @@
+"""File ingestion: read, validate, spool, merge in one transaction, write the rejects file.
+
+Nothing is silently dropped: every record read is accepted, counted as a duplicate, or
+rejected with a reason in the rejects file. A crash or kill before the merge commits
+leaves nothing visible; a re-run does the whole job and adds each record once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import orjson
+import pyarrow as pa
+
+from xinyong.clock import today, utcnow
+from xinyong.context import Context
+from xinyong.ledger import reasons
+from xinyong.ledger.merge import FileInfo, merge_submission
+from xinyong.ledger.readers import RecordFile, Unreadable
+from xinyong.ledger.records import COLUMNS
+from xinyong.ledger.sources import get_source
+from xinyong.ledger.spool import Spool
+from xinyong.ledger.validate import ValidatedBatch, Validator
+
+Progress = Callable[[int, int, str], None]  # (done, total, unit)
+
+REJECT_SCHEMA = pa.schema(
+    [("line", pa.int64()), ("reason", pa.string()), ("field", pa.string()),
+     ("message", pa.string()), ("record", pa.string())]
+)
+
+
+@dataclass
+class IngestReport:
+    file: str
+    source_id: str
+    format: str
+    submission_id: str
+    read: int = 0
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    rejected_by_reason: dict[str, int] = field(default_factory=dict)
+    rejects_file: str | None = None
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def default_rejects_path(path: Path) -> Path:
+    return path.with_name(path.stem + ".rejects.jsonl")
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def ingest_file(ctx: Context, path: Path, source_id: str, *, fmt: str | None = None,
+                encoding: str = "utf-8", rejects_path: Path | None = None,
+                progress: Progress | None = None) -> IngestReport:
+    started = time.perf_counter()
+    path = Path(path)
+    record_file = RecordFile(path, fmt, encoding=encoding, batch_rows=ctx.settings.batch_rows)
+    with ctx.store.transaction() as conn:
+        source = get_source(conn, source_id)
+    validator = Validator(ctx.catalog, source.grant, ctx.secret, today(ctx.settings.timezone))
+    spool = Spool(ctx.settings.data_dir)
+    report = IngestReport(file=str(path), source_id=source_id, format=record_file.fmt,
+                          submission_id=spool.submission_id)
+    by_reason: Counter[str] = Counter()
+    try:
+        for chunk in record_file.chunks():
+            report.read += chunk.table.num_rows + len(chunk.unreadable)
+            if chunk.unreadable:
+                spool.write("rejects", _unreadable_table(chunk.unreadable))
+                by_reason.update(u.reason for u in chunk.unreadable)
+            if chunk.table.num_rows:
+                checked = validator.validate(chunk.table)
+                spool.write("staged", checked.accepted)
+                spool.write("refs", checked.references)
+                if checked.rejected.num_rows:
+                    spool.write("rejects", _rejected_table(checked, validator))
+                    by_reason.update(checked.rejected.column("reason").to_pylist())
+            if progress:
+                progress(chunk.progress, record_file.total, record_file.unit)
+        validator.close()
+        info = FileInfo(name=path.name, sha256=file_sha256(path), format=record_file.fmt,
+                        records_read=report.read, rejected_early=sum(by_reason.values()))
+        with ctx.store.transaction() as conn:
+            outcome = merge_submission(ctx.store, conn, spool=spool, source_id=source_id,
+                                       file=info, received_at=utcnow())
+        by_reason.update(r["status"] for r in outcome.late_rejects)
+        report.accepted, report.duplicates = outcome.accepted, outcome.duplicates
+        report.rejected = sum(by_reason.values())
+        report.rejected_by_reason = dict(by_reason.most_common())
+        target = rejects_path or default_rejects_path(path)
+        if report.rejected:
+            _write_rejects(spool, outcome.late_rejects, target)
+            report.rejects_file = str(target)
+        elif rejects_path is None and target.exists():
+            target.unlink()  # a stale rejects file from an earlier run of this file would mislead
+    finally:
+        spool.remove()
+    report.seconds = round(time.perf_counter() - started, 3)
+    return report
+
+
+def _record_json(record: dict[str, Any]) -> str:
+    return orjson.dumps({k: v for k, v in record.items() if v is not None}, default=str).decode()
+
+
+def _unreadable_table(rows: list[Unreadable]) -> pa.Table:
+    return pa.table(
+        {
+            "line": [u.line for u in rows],
+            "reason": [u.reason for u in rows],
+            "field": [u.field for u in rows],
+            "message": [reasons.message(u.reason, field=u.field, hint=u.hint) for u in rows],
+            "record": [orjson.dumps(u.record).decode() for u in rows],
+        },
+        schema=REJECT_SCHEMA,
+    )
+
+
+def _rejected_table(checked: ValidatedBatch, validator: Validator) -> pa.Table:
+    grant = ", ".join(sorted(validator.grant.categories)) or "nothing"
+    out: dict[str, list[Any]] = {n: [] for n in REJECT_SCHEMA.names}
+    for row in checked.rejected.to_pylist():
+        record = {c: row[f"r_{c}"] for c in COLUMNS}
+        reason, fieldname = row["reason"], row["field"]
+        value, hint = _message_facts(reason, record, row["hint"], grant)
+        out["line"].append(row["line"])
+        out["reason"].append(reason)
+        out["field"].append(fieldname)
+        out["message"].append(reasons.message(reason, field=fieldname, value=value, hint=hint))
+        out["record"].append(_record_json(record))
+    return pa.table(out, schema=REJECT_SCHEMA)
+
+
+def _message_facts(reason: str, record: dict[str, Any], hint: str | None, grant: str) -> tuple[Any, str | None]:
+    """The value and extra facts that make a reject's sentence specific."""
+    if reason == "subject_invalid":
+        from xinyong.errors import InvalidIdentifier
+        from xinyong.ids import parse_subject
+
+        try:
+            parse_subject(record["subject"] or "")
+        except InvalidIdentifier as exc:
+            return record["subject"], exc.message
+        return record["subject"], "it was not accepted"
+    if reason in ("category_unknown", "detail_unknown", "detail_missing", "subject_kind_not_allowed"):
+        return record["category"], hint
+    if reason == "category_not_granted":
+        return record["category"], grant
+    if reason.startswith("occurred_on"):
+        return record["occurred_on"], hint
+    if reason.startswith("amount"):
+        return record["amount"], hint
+    if reason in ("action_invalid", "supersedes_missing"):
+        return record["action"], hint
+    return None, hint
+
+
+def _write_rejects(spool: Spool, late: list[dict[str, Any]], target: Path) -> None:
+    """All rejects of the file, in line order, as JSON Lines; written whole, then renamed."""
+    con = duckdb.connect()
+    try:
+        files = spool.files("rejects")
+        late_table = pa.table(
+            {
+                "line": [r["line"] for r in late],
+                "reason": [r["status"] for r in late],
+                "field": [None for _ in late],
+                "message": [reasons.message(r["status"], value=r["supersedes"] if r["status"] == "supersedes_unknown" else r["source_record_id"]) for r in late],
+                "record": [_record_json({"source_record_id": r["source_record_id"], "subject": r["identifier"],
+                                         "category": r["category"], "occurred_on": r["occurred_on"],
+                                         "amount": r["amount"], "document": r["document"],
+                                         "legal_basis": r["legal_basis"], "supersedes": r["supersedes"],
+                                         "action": r["action"]}) for r in late],
+            },
+            schema=REJECT_SCHEMA,
+        )
+        con.register("late", late_table)
+        sources = ["SELECT * FROM late"]
+        if files:
+            paths = ", ".join("'" + str(p).replace("'", "''") + "'" for p in files)
+            sources.append(f"SELECT * FROM read_parquet([{paths}])")
+        reader = con.sql(" UNION ALL ".join(sources) + " ORDER BY line").to_arrow_reader(batch_size=50_000)
+        tmp = target.with_name(target.name + ".partial")
+        with open(tmp, "wb") as out:
+            for batch in reader:
+                for row in batch.to_pylist():
+                    row["record"] = orjson.Fragment(row["record"])
+                    out.write(orjson.dumps(row) + b"\n")
+        tmp.replace(target)
+    finally:
+        con.close()

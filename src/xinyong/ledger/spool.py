@@ -1,0 +1,65 @@
+"""The spool: validated rows written to Parquet outside the store, merged in one transaction.
+
+Validation can take minutes on a large file; holding the store for that long would block
+every other process. The spool lets ingestion hold the store only for the merge, and a
+killed ingestion leaves only a spool directory, which the next ingestion removes.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+_PID_FILE = "owner.pid"
+
+
+class Spool:
+    def __init__(self, data_dir: Path) -> None:
+        root = Path(data_dir) / "spool"
+        root.mkdir(parents=True, exist_ok=True)
+        clean_stale(root)
+        self.submission_id = "sub_" + uuid.uuid4().hex[:20]
+        self.dir = root / self.submission_id
+        self.dir.mkdir()
+        (self.dir / _PID_FILE).write_text(str(os.getpid()))
+        self._parts: dict[str, int] = {}
+
+    def write(self, kind: str, table: pa.Table) -> None:
+        if table.num_rows == 0:
+            return
+        n = self._parts.get(kind, 0)
+        self._parts[kind] = n + 1
+        pq.write_table(table, self.dir / f"{kind}-{n:05d}.parquet", compression="lz4")
+
+    def files(self, kind: str) -> list[Path]:
+        return sorted(self.dir.glob(f"{kind}-*.parquet"))
+
+    def remove(self) -> None:
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def clean_stale(root: Path) -> None:
+    """Remove spool directories whose ingestion process is gone (killed or crashed)."""
+    for entry in root.iterdir():
+        pid_file = entry / _PID_FILE
+        try:
+            pid = int(pid_file.read_text())
+        except (OSError, ValueError):
+            continue
+        if not _alive(pid):
+            shutil.rmtree(entry, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
