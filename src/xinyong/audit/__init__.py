@@ -1,5 +1,6 @@
-"""The hash-chained audit log and its verification."""
+"""The hash-chained audit log and the checks that `xinyong audit verify` runs."""
 
 from xinyong.audit.chain import Finding, append, verify_chain
+from xinyong.audit.records_check import verify_records
 
-__all__ = ["Finding", "append", "verify_chain"]
+__all__ = ["Finding", "append", "verify_chain", "verify_records"]

@@ -79,19 +79,24 @@ class EmbeddedStore(Store):
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
+        if not self._migrated:
+            with self._transaction() as conn:
+                apply_migrations(conn, self.name)
+            self._migrated = True
+        with self._transaction() as conn:
+            yield conn
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Connection]:
         con = self._open()
         try:
-            conn = DuckConnection(con)
             con.execute("BEGIN TRANSACTION")
             try:
-                if not self._migrated:
-                    apply_migrations(conn, self.name)
-                yield conn
+                yield DuckConnection(con)
             except BaseException:
                 con.execute("ROLLBACK")
                 raise
             con.execute("COMMIT")
-            self._migrated = True
         finally:
             con.close()
 

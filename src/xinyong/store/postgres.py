@@ -56,19 +56,24 @@ class PostgresStore(Store):
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
+        if not self._migrated:
+            with self._transaction() as conn:
+                conn.execute(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})")
+                apply_migrations(conn, self.name)
+            self._migrated = True
+        with self._transaction() as conn:
+            yield conn
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Connection]:
         con = self._connect()
         try:
-            conn = PgConnection(con)
             try:
-                if not self._migrated:
-                    conn.execute(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})")
-                    apply_migrations(conn, self.name)
-                yield conn
+                yield PgConnection(con)
             except BaseException:
                 con.rollback()
                 raise
             con.commit()
-            self._migrated = True
         finally:
             con.close()
 

@@ -1,0 +1,64 @@
+"""How the command line speaks: Rich tables for people, --json for programs, errors once."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, ParamSpec, TypeVar
+
+import orjson
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from xinyong.errors import XinyongError
+
+console = Console()
+err_console = Console(stderr=True)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2, default=str).decode() + "\n")
+
+
+def fail(error: XinyongError) -> typer.Exit:
+    err_console.print(f"[bold red]error[/] [dim]({error.code})[/]: {error.message}", highlight=False)
+    if error.hint:
+        err_console.print(f"  {error.hint}", highlight=False)
+    return typer.Exit(error.exit_code)
+
+
+def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
+    """Turn XinyongError into a message and an exit code; let anything else crash loudly."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except XinyongError as exc:
+            raise fail(exc) from None
+
+    return wrapper
+
+
+@contextmanager
+def progress_bar(description: str, *, enabled: bool = True) -> Iterator[Callable[[int, int, str], None]]:
+    """A progress bar on stderr when it is a terminal; a no-op callback otherwise."""
+    if not enabled or not err_console.is_terminal:
+        yield lambda done, total, unit: None
+        return
+    with Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), DownloadColumn(),
+        TimeRemainingColumn(), console=err_console, transient=True,
+    ) as progress:
+        task = progress.add_task(description, total=None)
+
+        def update(done: int, total: int, unit: str) -> None:
+            progress.update(task, completed=done, total=total)
+
+        yield update

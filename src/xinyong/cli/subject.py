@@ -1,0 +1,49 @@
+"""`xinyong subject`: one subject's whole file."""
+
+from __future__ import annotations
+
+import typer
+from rich.table import Table
+
+from xinyong.cli.output import console, handle_errors, print_json
+from xinyong.cli.state import context
+from xinyong.ledger.queries import subject_file
+
+app = typer.Typer(help="Show what the ledger holds about a subject.", no_args_is_help=True)
+
+
+@app.command("show")
+@handle_errors
+def show(
+    ctx: typer.Context,
+    identifier: str = typer.Argument(..., help="Resident identity number or unified social credit code."),
+    history: bool = typer.Option(False, "--history", help="Also list superseded and revoked records."),
+    as_json: bool = typer.Option(False, "--json", help="Print the file as JSON (always with history)."),
+) -> None:
+    """Show a subject's identity (as its number says), current records and history."""
+    app_ctx = context(ctx)
+    secret = app_ctx.secret  # before the transaction: reading it may open one of its own
+    with app_ctx.store.transaction() as conn:
+        data = subject_file(conn, identifier, secret)
+    if as_json:
+        print_json(data)
+        return
+    who = f"[bold]{data['identifier']}[/] ({data['kind']}"
+    if data["birth_date"]:
+        who += f", born {data['birth_date']}, {data['sex']}"
+    who += f", region {data['region_code']} {data['region'] or ''})"
+    console.print(who)
+    if not data["known"]:
+        console.print("The ledger holds no records about this subject.")
+        return
+    rows = data["history"] if history else data["current_records"]
+    table = Table(title=("History" if history else "Current records"), title_justify="left")
+    for col in ("event", "occurred", "category", "details", "source", "document", *(("status",) if history else ())):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        details = ", ".join(f"{k}={v}" for k, v in r["details"].items())
+        cells = [str(r["event_id"]), r["occurred_on"], r["category"], details, r["source_id"], r["document"] or ""]
+        if history:
+            cells.append(r["status"])
+        table.add_row(*cells)
+    console.print(table)
