@@ -19,7 +19,9 @@ import pytest
 from xinyong.context import Context
 from xinyong.settings import load_settings
 
-ADMIN_URL = os.environ.get("XINYONG_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+ADMIN_URL = os.environ.get(
+    "XINYONG_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
 
 
 def _base(url: str) -> str:
@@ -34,7 +36,9 @@ def pg_server() -> Iterator[str]:
     except psycopg.OperationalError as exc:
         if os.environ.get("CI") == "true":
             pytest.fail(f"PostgreSQL is not reachable at {ADMIN_URL} in CI: {exc}")
-        pytest.skip(f"no PostgreSQL server answers at {ADMIN_URL} ({exc}); PostgreSQL store tests skipped")
+        pytest.skip(
+            f"no PostgreSQL server answers at {ADMIN_URL} ({exc}); PostgreSQL store tests skipped"
+        )
     name = f"xinyong_test_{uuid.uuid4().hex[:10]}"
     admin.execute(f"CREATE DATABASE {name}")
     try:

@@ -47,8 +47,18 @@ def write_jsonl(path: Path, records: list[dict[str, Any]]) -> Path:
 
 
 def write_csv(path: Path, records: list[dict[str, Any]]) -> Path:
-    columns = ["source_record_id", "subject", "category", "occurred_on", "amount", "document",
-               "legal_basis", "details", "supersedes", "action"]
+    columns = [
+        "source_record_id",
+        "subject",
+        "category",
+        "occurred_on",
+        "amount",
+        "document",
+        "legal_basis",
+        "details",
+        "supersedes",
+        "action",
+    ]
     with open(path, "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(columns)

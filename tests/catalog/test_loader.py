@@ -113,7 +113,11 @@ def test_default_catalogue_details_match_design() -> None:
     assert rating.subject_kinds == ("organisation",)
     assert "days_overdue" in catalog.categories["commercial.loan.overdue"].details
     assert set(catalog.categories["social.honor"].details["kind"].values) == {
-        "blood_donation", "volunteer_service", "model_worker", "charity_donation", "civic_award",
+        "blood_donation",
+        "volunteer_service",
+        "model_worker",
+        "charity_donation",
+        "civic_award",
     }
     registration = catalog.categories["administrative.registration"].details
     assert registration["legal_representative"].type == "identifier"
@@ -202,7 +206,8 @@ def test_detail_field_declaring_health_is_refused(tmp_path: Path) -> None:
 
 
 def test_a_harmless_declared_class_on_a_field_is_accepted(tmp_path: Path) -> None:
-    path = write_catalog(tmp_path, details='note = { type = "string", data_class = "registration" }')
+    details = 'note = { type = "string", data_class = "registration" }'
+    path = write_catalog(tmp_path, details=details)
     assert load_catalog(path).categories
 
 

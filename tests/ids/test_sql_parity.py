@@ -112,16 +112,41 @@ def inputs() -> st.SearchStrategy[str]:
 
 def test_known_values(con: duckdb.DuckDBPyConnection) -> None:
     values = [
-        PERSON, "360426199101010071", "11010519491231002x", " 110105-19491231-002X ",
-        COMPANY, "91350100M000100Y43", "Y1110000600037341Y", "91110000600037341l",
-        "110105194912310021", "110105194902300020", "34052419800101001X", "91110000600037341K",
-        "", "   ", "abc", "000000000000000000",
+        PERSON,
+        "360426199101010071",
+        "11010519491231002x",
+        " 110105-19491231-002X ",
+        COMPANY,
+        "91350100M000100Y43",
+        "Y1110000600037341Y",
+        "91110000600037341l",
+        "110105194912310021",
+        "110105194902300020",
+        "34052419800101001X",
+        "91110000600037341K",
+        "",
+        "   ",
+        "abc",
+        "000000000000000000",
     ]
     rows = _sql_rows(con, values)
     assert [r[2] for r in rows] == [
-        "person", "person", "person", "person",
-        "organisation", "organisation", "organisation", "organisation",
-        None, None, None, None, None, None, None, None,
+        "person",
+        "person",
+        "person",
+        "person",
+        "organisation",
+        "organisation",
+        "organisation",
+        "organisation",
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
     ]
     _assert_kinds_agree(con, values)
 
@@ -169,8 +194,9 @@ def written_variants(draw: st.DrawFn, around: str) -> str:
     value = draw(valid_identifiers())
     lower = draw(st.integers(0, 2**18 - 1))
     chars = [c.lower() if lower >> n & 1 else c for n, c in enumerate(value)]
-    for pos, sep in draw(st.lists(st.tuples(st.integers(1, 17), st.sampled_from(" -")),
-                                  max_size=4)):
+    for pos, sep in draw(
+        st.lists(st.tuples(st.integers(1, 17), st.sampled_from(" -")), max_size=4)
+    ):
         chars[pos] = sep + chars[pos]
     before = draw(st.text(around, max_size=3))
     after = draw(st.text(around, max_size=3))
@@ -196,11 +222,30 @@ def test_surrounding_whitespace_is_normalised_alike(
 
 
 @PARITY
-@given(st.lists(mutated("\n\t\uff10\uff11\uff12\uff13\uff14\uff15\uff16\uff17\uff18\uff19"),
-                min_size=1, max_size=40))
+@given(
+    st.lists(
+        mutated("\n\t\uff10\uff11\uff12\uff13\uff14\uff15\uff16\uff17\uff18\uff19"),
+        min_size=1,
+        max_size=40,
+    )
+)
 def test_unusual_characters_inside_are_judged_alike(
     con: duckdb.DuckDBPyConnection, values: list[str]
 ) -> None:
     """Full-width digits (which python-stdnum reads as digits) and control characters
     inside an identifier get the same verdict from SQL and Python."""
     _assert_kinds_agree(con, values)
+
+
+def test_unicode_dashes_are_judged_alike(con: duckdb.DuckDBPyConnection) -> None:
+    """An en dash or a full-width hyphen typed as a separator (python-stdnum's compact
+    removes them from credit codes)."""
+    _assert_kinds_agree(
+        con,
+        [
+            "9111000060003734\u20131L",
+            "91110000\u2014600037341L",
+            "911100006000\uff0d37341L",
+            "110105\u201319491231002X",
+        ],
+    )

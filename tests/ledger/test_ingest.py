@@ -31,14 +31,19 @@ def test_ingest_accepts_rejects_and_is_idempotent(ctx: Context, tmp_path: Path) 
         record(source_record_id="a"),
         record(source_record_id="b", subject="110105194912310021"),  # wrong check character
         record(source_record_id="c", subject=COMPANY, details={"situation": 1}),
-        record(source_record_id="d", category="tax.credit_rating", details={"level": "A", "year": 2025}),
+        record(
+            source_record_id="d", category="tax.credit_rating", details={"level": "A", "year": 2025}
+        ),
     ]
     path = write_csv(tmp_path / "court.csv", rows)
     first = ingest_file(ctx, path, source)
     assert (first.read, first.accepted, first.duplicates, first.rejected) == (4, 2, 0, 2)
     assert first.rejected_by_reason == {"subject_invalid": 1, "category_not_granted": 1}
     rejects = _rejects(Path(first.rejects_file or ""))
-    assert [(r["line"], r["reason"]) for r in rejects] == [(3, "subject_invalid"), (5, "category_not_granted")]
+    assert [(r["line"], r["reason"]) for r in rejects] == [
+        (3, "subject_invalid"),
+        (5, "category_not_granted"),
+    ]
     assert "check character" in str(rejects[0]["message"])
     assert rejects[0]["record"]["source_record_id"] == "b"
 
@@ -51,9 +56,13 @@ def test_ingest_accepts_rejects_and_is_idempotent(ctx: Context, tmp_path: Path) 
 
 def test_same_records_from_another_format_are_duplicates(ctx: Context, tmp_path: Path) -> None:
     source = _court(ctx)
-    rows = [record(source_record_id="a", amount="10.5", details={"term_months": 24, "situation": 2})]
+    rows = [
+        record(source_record_id="a", amount="10.5", details={"term_months": 24, "situation": 2})
+    ]
     ingest_file(ctx, write_csv(tmp_path / "a.csv", rows), source)
-    again = [record(source_record_id="a", amount=10.50, details={"situation": "2", "term_months": "24"})]
+    again = [
+        record(source_record_id="a", amount=10.50, details={"situation": "2", "term_months": "24"})
+    ]
     report = ingest_file(ctx, write_jsonl(tmp_path / "a.jsonl", again), source)
     assert (report.accepted, report.duplicates, report.rejected) == (0, 1, 0)
 
@@ -66,8 +75,14 @@ def test_changed_content_is_a_conflict_unless_corrected(ctx: Context, tmp_path: 
     assert report.rejected_by_reason == {"conflict": 1}
     assert "correct" in str(_rejects(Path(report.rejects_file or ""))[0]["message"])
 
-    correction = [record(source_record_id="a", action="correct", supersedes="a",
-                         details={"situation": 3, "term_months": 24})]
+    correction = [
+        record(
+            source_record_id="a",
+            action="correct",
+            supersedes="a",
+            details={"situation": 3, "term_months": 24},
+        )
+    ]
     report = ingest_file(ctx, write_jsonl(tmp_path / "3.jsonl", correction), source)
     assert (report.accepted, report.rejected) == (1, 0)
     with ctx.store.transaction() as conn:
@@ -102,8 +117,11 @@ def test_correct_and_revoke_supersede_and_history_stays(ctx: Context, tmp_path: 
 
 def test_duplicate_rows_within_one_file(ctx: Context, tmp_path: Path) -> None:
     source = _court(ctx)
-    rows = [record(source_record_id="a"), record(source_record_id="a"),
-            record(source_record_id="a", details={"situation": 4, "term_months": 24})]
+    rows = [
+        record(source_record_id="a"),
+        record(source_record_id="a"),
+        record(source_record_id="a", details={"situation": 4, "term_months": 24}),
+    ]
     report = ingest_file(ctx, write_jsonl(tmp_path / "d.jsonl", rows), source)
     assert (report.accepted, report.duplicates, report.rejected) == (1, 1, 1)
     assert report.rejected_by_reason == {"conflict": 1}
@@ -112,16 +130,28 @@ def test_duplicate_rows_within_one_file(ctx: Context, tmp_path: Path) -> None:
 def test_identifiers_are_stored_once_and_roles_are_keys(ctx: Context, tmp_path: Path) -> None:
     with ctx.store.transaction() as conn:
         add_source(conn, ctx.catalog, name="Registry", kind="market_regulator", source_id="amr")
-    reg = record(source_record_id="reg-1", subject=COMPANY, category="administrative.registration",
-                 details={"name": "北京示例科技有限公司", "legal_representative": PERSON, "ownership": "private"})
+    reg = record(
+        source_record_id="reg-1",
+        subject=COMPANY,
+        category="administrative.registration",
+        details={
+            "name": "北京示例科技有限公司",
+            "legal_representative": PERSON,
+            "ownership": "private",
+        },
+    )
     report = ingest_file(ctx, write_jsonl(tmp_path / "r.jsonl", [reg]), "amr")
     assert report.accepted == 1
     with ctx.store.transaction() as conn:
         subjects = dict(conn.execute("SELECT identifier, kind FROM subjects"))
         details = conn.scalar("SELECT details FROM records")
-        tables = [r[0] for r in conn.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
-            " AND table_type = 'BASE TABLE'")]
+        tables = [
+            r[0]
+            for r in conn.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
+                " AND table_type = 'BASE TABLE'"
+            )
+        ]
         # No identifier appears in any table but `subjects`.
         for table in tables:
             if table == "subjects":
@@ -157,14 +187,16 @@ def test_parquet_ingest(ctx: Context, tmp_path: Path) -> None:
     import pyarrow.parquet as pq
 
     source = _court(ctx)
-    table = pa.table({
-        "source_record_id": ["p1", "p2"],
-        "subject": [PERSON, "bad"],
-        "category": ["judicial.defaulter.listed"] * 2,
-        "occurred_on": pa.array([pa.scalar(20000, pa.date32()).as_py()] * 2, pa.date32()),
-        "amount": [100.25, 3.0],
-        "details": [{"situation": 2, "term_months": 24}, {"situation": 1, "term_months": None}],
-    })
+    table = pa.table(
+        {
+            "source_record_id": ["p1", "p2"],
+            "subject": [PERSON, "bad"],
+            "category": ["judicial.defaulter.listed"] * 2,
+            "occurred_on": pa.array([pa.scalar(20000, pa.date32()).as_py()] * 2, pa.date32()),
+            "amount": [100.25, 3.0],
+            "details": [{"situation": 2, "term_months": 24}, {"situation": 1, "term_months": None}],
+        }
+    )
     pq.write_table(table, tmp_path / "p.parquet")
     report = ingest_file(ctx, tmp_path / "p.parquet", source)
     assert (report.accepted, report.rejected) == (1, 1)

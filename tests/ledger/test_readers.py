@@ -53,8 +53,10 @@ def court_validator() -> Validator:
 
 
 def test_csv_rows_are_text_with_line_numbers(tmp_path: Path) -> None:
-    path = write_csv(tmp_path / "r.csv", [record(source_record_id="a"),
-                                          record(source_record_id="b", amount="12.50")])
+    path = write_csv(
+        tmp_path / "r.csv",
+        [record(source_record_id="a"), record(source_record_id="b", amount="12.50")],
+    )
     result = rows(path)
     assert [r[LINE] for r in result] == [2, 3]
     assert [r["source_record_id"] for r in result] == ["a", "b"]
@@ -80,7 +82,11 @@ def test_csv_quoted_line_break_shifts_the_next_line_number(tmp_path: Path) -> No
     )
     result = rows(path)
     assert [(r["source_record_id"], r[LINE]) for r in result] == [
-        ("a", 2), ("b", 3), ("c", 5), ("d", 6), ("e", 9),
+        ("a", 2),
+        ("b", 3),
+        ("c", 5),
+        ("d", 6),
+        ("e", 9),
     ]
     assert result[1]["document"] == "two\nlines"
 
@@ -133,7 +139,8 @@ def test_csv_invalid_utf8_is_refused_with_the_line_and_a_hint(tmp_path: Path) ->
         HEADER.encode()
         + f"a,{PERSON},judicial.defaulter.listed,2025-03-01,\n".encode()
         + f"b,{PERSON},judicial.defaulter.listed,2025-03-01,".encode()
-        + "执行".encode("gbk") + b"\n"
+        + "执行".encode("gbk")
+        + b"\n"
     )
     message = refused(path)
     assert str(path) in message
@@ -156,7 +163,9 @@ def test_csv_in_gbk_reads_with_encoding_gbk(tmp_path: Path) -> None:
 def test_csv_utf8_bom_is_ignored(tmp_path: Path) -> None:
     path = tmp_path / "bom.csv"
     path.write_bytes(
-        b"\xef\xbb\xbf" + HEADER.encode() + f"a,{PERSON},judicial.defaulter.listed,2025-03-01,\n".encode()
+        b"\xef\xbb\xbf"
+        + HEADER.encode()
+        + f"a,{PERSON},judicial.defaulter.listed,2025-03-01,\n".encode()
     )
     result = rows(path)
     assert result[0]["source_record_id"] == "a"
@@ -177,8 +186,10 @@ def test_csv_unknown_column_is_refused(tmp_path: Path) -> None:
 
 def test_csv_missing_required_column_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "r.csv"
-    path.write_text(f"source_record_id,subject,category\na,{PERSON},judicial.defaulter.listed\n",
-                    encoding="utf-8")
+    path.write_text(
+        f"source_record_id,subject,category\na,{PERSON},judicial.defaulter.listed\n",
+        encoding="utf-8",
+    )
     assert "occurred_on" in refused(path)
 
 
@@ -216,9 +227,11 @@ def test_missing_file_is_refused(tmp_path: Path) -> None:
 def test_jsonl_rows_blank_lines_and_types(tmp_path: Path) -> None:
     path = tmp_path / "r.jsonl"
     path.write_bytes(
-        orjson.dumps(record(source_record_id="a", amount=12.5)) + b"\n"
+        orjson.dumps(record(source_record_id="a", amount=12.5))
+        + b"\n"
         + b"\n   \n"
-        + orjson.dumps(record(source_record_id="b", amount=3, details={"situation": 1})) + b"\n"
+        + orjson.dumps(record(source_record_id="b", amount=3, details={"situation": 1}))
+        + b"\n"
     )
     result = rows(path)
     assert [(r["source_record_id"], r[LINE]) for r in result] == [("a", 1), ("b", 4)]
@@ -240,16 +253,21 @@ def test_jsonl_nested_details_become_json_text(tmp_path: Path) -> None:
 def test_jsonl_bad_lines_are_unreadable_with_their_line(tmp_path: Path) -> None:
     path = tmp_path / "r.jsonl"
     path.write_bytes(
-        orjson.dumps(record(source_record_id="a")) + b"\n"
+        orjson.dumps(record(source_record_id="a"))
+        + b"\n"
         + b"{not json\n"
         + b"[1, 2, 3]\n"
-        + orjson.dumps({**record(source_record_id="d"), "religion": "x"}) + b"\n"
-        + orjson.dumps(record(source_record_id="e")) + b"\n"
+        + orjson.dumps({**record(source_record_id="d"), "religion": "x"})
+        + b"\n"
+        + orjson.dumps(record(source_record_id="e"))
+        + b"\n"
     )
     assert [(r["source_record_id"], r[LINE]) for r in rows(path)] == [("a", 1), ("e", 5)]
     bad = unreadable(path)
     assert [(u.line, u.reason) for u in bad] == [
-        (2, "malformed_line"), (3, "malformed_line"), (4, "unknown_field"),
+        (2, "malformed_line"),
+        (3, "malformed_line"),
+        (4, "unknown_field"),
     ]
     assert bad[0].record == "{not json"
     assert "not a JSON object" in bad[1].hint
@@ -258,7 +276,8 @@ def test_jsonl_bad_lines_are_unreadable_with_their_line(tmp_path: Path) -> None:
 
 def test_jsonl_invalid_utf8_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "r.jsonl"
-    path.write_bytes(orjson.dumps(record()) + b"\n" + b'{"document": "' + "执行".encode("gbk") + b'"}\n')
+    gbk = "执行".encode("gbk")
+    path.write_bytes(orjson.dumps(record()) + b"\n" + b'{"document": "' + gbk + b'"}\n')
     message = refused(path)
     assert "line 2" in message
     assert "--encoding gbk" in message
@@ -304,8 +323,11 @@ def test_parquet_typed_columns_are_read_and_accepted(
     assert validated.rejected.num_rows == 0, validated.rejected.to_pylist()
     accepted = validated.accepted.to_pylist()
     assert [r["line"] for r in accepted] == [1, 2, 3]
-    assert [r["occurred_on"] for r in accepted] == [dt.date(2025, 3, 1), dt.date(2025, 3, 2),
-                                                    dt.date(2025, 3, 3)]
+    assert [r["occurred_on"] for r in accepted] == [
+        dt.date(2025, 3, 1),
+        dt.date(2025, 3, 2),
+        dt.date(2025, 3, 3),
+    ]
     assert [r["amount"] for r in accepted] == [None, pytest.approx(1234.5), None]
     assert [orjson.loads(r["details"]) for r in accepted] == [
         {"situation": 1, "term_months": 24},

@@ -16,7 +16,9 @@ from xinyong.store.base import Connection, get_meta, set_meta
 GENESIS = "0" * 64
 
 
-def entry_hash(seq: int, at: dt.datetime, actor: str, action: str, obj: str, payload: str, prev: str) -> str:
+def entry_hash(
+    seq: int, at: dt.datetime, actor: str, action: str, obj: str, payload: str, prev: str
+) -> str:
     body = orjson.dumps([seq, at.isoformat(), actor, action, obj, payload, prev])
     return hashlib.sha256(body).hexdigest()
 
@@ -53,23 +55,43 @@ def verify_chain(conn: Connection) -> tuple[int, list[Finding]]:
     expected_seq, prev_hash = 1, GENESIS
     for seq, at, actor, action, obj, payload, stored_prev, stored_hash in rows:
         if seq != expected_seq:
-            findings.append(Finding(seq, f"entry {seq} follows entry {expected_seq - 1}: "
-                                    f"entr{'y' if seq - expected_seq == 1 else 'ies'} "
-                                    f"{expected_seq}..{seq - 1} deleted or moved"))
+            findings.append(
+                Finding(
+                    seq,
+                    f"entry {seq} follows entry {expected_seq - 1}: "
+                    f"entr{'y' if seq - expected_seq == 1 else 'ies'} "
+                    f"{expected_seq}..{seq - 1} deleted or moved",
+                )
+            )
         if stored_prev != prev_hash:
-            findings.append(Finding(seq, f"entry {seq} does not link to the entry before it: "
-                                    "an entry before it was edited, deleted or reordered"))
+            findings.append(
+                Finding(
+                    seq,
+                    f"entry {seq} does not link to the entry before it: "
+                    "an entry before it was edited, deleted or reordered",
+                )
+            )
         if entry_hash(seq, at, actor, action, obj, payload, stored_prev) != stored_hash:
-            findings.append(Finding(seq, f"entry {seq} ({action} {obj}) was edited: its content "
-                                    "no longer matches its hash"))
+            findings.append(
+                Finding(
+                    seq,
+                    f"entry {seq} ({action} {obj}) was edited: its content "
+                    "no longer matches its hash",
+                )
+            )
         expected_seq, prev_hash = seq + 1, stored_hash
     head = get_meta(conn, "audit_head")
     if head is not None:
         head_seq, head_hash = head.split(":")
         if int(head_seq) != expected_seq - 1 or head_hash != prev_hash:
-            findings.append(Finding(int(head_seq), f"the log ends at entry {expected_seq - 1} but "
-                                    f"its recorded head is entry {head_seq}: entries were cut off "
-                                    "or the last entry was replaced"))
+            findings.append(
+                Finding(
+                    int(head_seq),
+                    f"the log ends at entry {expected_seq - 1} but "
+                    f"its recorded head is entry {head_seq}: entries were cut off "
+                    "or the last entry was replaced",
+                )
+            )
     elif rows:
         findings.append(Finding(None, "the log has entries but no recorded head"))
     return len(rows), findings

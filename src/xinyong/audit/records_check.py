@@ -29,29 +29,51 @@ def verify_records(conn: Connection, store: Store, limit: int = 20) -> tuple[int
         f" ORDER BY event_id LIMIT {int(limit)}"
     )
     for event_id, submission_id in bad:
-        findings.append(Finding(None, f"record {event_id} (submission {submission_id}) was edited: "
-                                "its content no longer matches its hash"))
+        findings.append(
+            Finding(
+                None,
+                f"record {event_id} (submission {submission_id}) was edited: "
+                "its content no longer matches its hash",
+            )
+        )
     logged = {
         obj: orjson.loads(payload)
         for obj, payload in conn.execute(
-            "SELECT object, payload FROM audit_log WHERE action = 'records.ingest'")
+            "SELECT object, payload FROM audit_log WHERE action = 'records.ingest'"
+        )
     }
     actual = {
         sub: (int(count), f"{int(digest or 0) & 0xFFFFFFFFFFFFFFFF:016x}")
         for sub, count, digest in conn.execute(
             f"SELECT submission_id, count(*), {store.xor_digest_sql('content_hash')}"
-            " FROM records GROUP BY submission_id")
+            " FROM records GROUP BY submission_id"
+        )
     }
     for sub, entry in logged.items():
         count, digest = actual.get(sub, (0, f"{0:016x}"))
         if count != entry["accepted"]:
-            findings.append(Finding(None, f"submission {sub} wrote {entry['accepted']} records but "
-                                    f"the ledger holds {count}: records were deleted or added"))
+            findings.append(
+                Finding(
+                    None,
+                    f"submission {sub} wrote {entry['accepted']} records but "
+                    f"the ledger holds {count}: records were deleted or added",
+                )
+            )
         elif digest != entry["digest"]:
-            findings.append(Finding(None, f"submission {sub}: its records no longer match the "
-                                    "digest logged when they were written"))
+            findings.append(
+                Finding(
+                    None,
+                    f"submission {sub}: its records no longer match the "
+                    "digest logged when they were written",
+                )
+            )
     for sub in actual.keys() - logged.keys():
-        findings.append(Finding(None, f"records of submission {sub} have no audit entry: they were "
-                                "written around the ledger"))
+        findings.append(
+            Finding(
+                None,
+                f"records of submission {sub} have no audit entry: they were "
+                "written around the ledger",
+            )
+        )
     total = int(conn.scalar("SELECT count(*) FROM records") or 0)
     return total, findings

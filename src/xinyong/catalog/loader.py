@@ -40,7 +40,7 @@ def _load(path: str) -> Catalog:
 
     categories: dict[str, dict[str, object]] = raw.get("categories", {})
     if not categories:
-        raise CatalogError(f"Catalogue file {path} declares no [categories.\"...\"] tables.")
+        raise CatalogError(f'Catalogue file {path} declares no [categories."..."] tables.')
     for code, body in categories.items():
         _refuse_prohibited(path, code, body)
         body["code"] = code
@@ -103,7 +103,9 @@ def _check_consistency(catalog: Catalog, category: Category) -> None:
     if by is not None:
         field = category.details.get(by.field)
         if field is None or field.type != "enum":
-            raise CatalogError(f"{where}: publicity.period_by names {by.field!r}, not an enum detail.")
+            raise CatalogError(
+                f"{where}: publicity.period_by names {by.field!r}, not an enum detail."
+            )
         missing = set(field.values) - set(by.months)
         if missing:
             raise CatalogError(

@@ -80,6 +80,8 @@ def catalog_markdown(catalog: Catalog) -> str:
         if c.details:
             lines += ["| detail | type | required | values | meaning |", "|---|---|---|---|---|"]
             for name, f in c.details.items():
-                lines.append(f"| `{name}` | {f.type} | {'yes' if f.required else 'no'} | {_constraint(f)} | {f.description} |")
+                lines.append(
+                    f"| `{name}` | {f.type} | {'yes' if f.required else 'no'} | {_constraint(f)} | {f.description} |"
+                )
             lines.append("")
     return "\n".join(lines)

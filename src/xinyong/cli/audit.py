@@ -28,12 +28,20 @@ def verify(
         records, stored = verify_records(conn, app_ctx.store)
     findings = chain + stored
     if as_json:
-        print_json({"entries": entries, "records": records, "intact": not findings,
-                    "findings": [{"entry": f.seq, "problem": f.problem} for f in findings]})
+        print_json(
+            {
+                "entries": entries,
+                "records": records,
+                "intact": not findings,
+                "findings": [{"entry": f.seq, "problem": f.problem} for f in findings],
+            }
+        )
     elif findings:
         for f in findings:
             err_console.print(f"[red]✗[/] {f.problem}", highlight=False)
     else:
-        console.print(f"[green]✓[/] audit log intact: {entries:,} entries, {records:,} records checked.")
+        console.print(
+            f"[green]✓[/] audit log intact: {entries:,} entries, {records:,} records checked."
+        )
     if findings:
         raise typer.Exit(1)

@@ -23,13 +23,22 @@ def list_categories(
     if as_json:
         print_json(catalog.model_dump(by_alias=True))
         return
-    table = Table(title=f"Catalogue {catalog.version} ({len(catalog.categories)} categories)", title_justify="left")
+    table = Table(
+        title=f"Catalogue {catalog.version} ({len(catalog.categories)} categories)",
+        title_justify="left",
+    )
     for col in ("code", "domain", "submitted by", "about", "publicity", "required details"):
         table.add_column(col, overflow="fold")
     for c in catalog.categories.values():
         required = [n for n, f in c.details.items() if f.required]
-        table.add_row(c.code, c.domain, ", ".join(c.source_kinds), ", ".join(c.subject_kinds),
-                      f"{c.publicity.class_}, {c.publicity.period_months} months", ", ".join(required) or "-")
+        table.add_row(
+            c.code,
+            c.domain,
+            ", ".join(c.source_kinds),
+            ", ".join(c.subject_kinds),
+            f"{c.publicity.class_}, {c.publicity.period_months} months",
+            ", ".join(required) or "-",
+        )
     console.print(table)
 
 

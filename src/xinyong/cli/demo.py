@@ -7,9 +7,9 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from xinyong.clock import today
 from xinyong.cli.output import console, err_console, handle_errors, print_json, progress_bar
 from xinyong.cli.state import context
+from xinyong.clock import today
 from xinyong.ledger.ingest import ingest_file
 from xinyong.ledger.queries import ledger_counts
 from xinyong.ledger.sources import add_source, list_sources
@@ -22,7 +22,9 @@ def demo(
     orgs: int = typer.Option(10_000, min=1, help="Companies and other organisations."),
     agencies: int = typer.Option(50, min=1, help="Government agencies."),
     seed: int = typer.Option(42, help="Random seed: the same seed makes the same city."),
-    no_serve: bool = typer.Option(False, "--no-serve", help="Stop after ingesting instead of serving the city."),
+    no_serve: bool = typer.Option(
+        False, "--no-serve", help="Stop after ingesting instead of serving the city."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Generate a synthetic city, register one source per kind and ingest its records.
@@ -36,27 +38,47 @@ def demo(
     out = Path(app.settings.data_dir) / "demo" / f"city-{seed}-{persons}-{orgs}-{agencies}"
     say = (lambda m: None) if as_json else (lambda m: err_console.print(f"[dim]{m}[/]"))
     say(f"Generating the city into {out} ...")
-    city = generate_city(out, persons=persons, orgs=orgs, agencies=agencies, seed=seed,
-                         today=today(app.settings.timezone), progress=say)
+    city = generate_city(
+        out,
+        persons=persons,
+        orgs=orgs,
+        agencies=agencies,
+        seed=seed,
+        today=today(app.settings.timezone),
+        progress=say,
+    )
     with app.store.transaction() as conn:
         existing = {s.source_id for s in list_sources(conn)}
         for kind in city.files:
             source_id = f"demo-{kind.replace('_', '-')}"
             if source_id not in existing:
-                add_source(conn, app.catalog, name=f"Demo city {kind.replace('_', ' ')}", kind=kind,
-                           source_id=source_id)
+                add_source(
+                    conn,
+                    app.catalog,
+                    name=f"Demo city {kind.replace('_', ' ')}",
+                    kind=kind,
+                    source_id=source_id,
+                )
     reports = []
     for kind, path in city.files.items():
         with progress_bar(f"Ingesting {path.name}", enabled=not as_json) as update:
-            reports.append(ingest_file(app, path, f"demo-{kind.replace('_', '-')}", progress=update))
+            reports.append(
+                ingest_file(app, path, f"demo-{kind.replace('_', '-')}", progress=update)
+            )
     with app.store.transaction() as conn:
         counts = ledger_counts(conn)
         sample = conn.one(
             "SELECT s.identifier FROM current_records r JOIN subjects s ON s.subject_key = r.subject_key"
-            " WHERE r.category = 'judicial.defaulter.listed' AND s.kind = 'person' ORDER BY r.event_id LIMIT 1")
+            " WHERE r.category = 'judicial.defaulter.listed' AND s.kind = 'person' ORDER BY r.event_id LIMIT 1"
+        )
     summary = {
-        "city": {"persons": city.persons, "organisations": city.organisations, "agencies": city.agencies,
-                 "records_generated": city.records, "deliberately_malformed": city.bad_rows},
+        "city": {
+            "persons": city.persons,
+            "organisations": city.organisations,
+            "agencies": city.agencies,
+            "records_generated": city.records,
+            "deliberately_malformed": city.bad_rows,
+        },
         "ingested": [r.to_dict() for r in reports],
         "ledger": counts,
         "store": app.store.describe(),
@@ -69,16 +91,25 @@ def demo(
     for col in ("source", "read", "accepted", "duplicates", "rejected"):
         table.add_column(col, justify="left" if col == "source" else "right")
     for r in reports:
-        table.add_row(r.source_id, f"{r.read:,}", f"{r.accepted:,}", f"{r.duplicates:,}",
-                      f"[red]{r.rejected:,}[/]" if r.rejected else "0")
+        table.add_row(
+            r.source_id,
+            f"{r.read:,}",
+            f"{r.accepted:,}",
+            f"{r.duplicates:,}",
+            f"[red]{r.rejected:,}[/]" if r.rejected else "0",
+        )
     console.print(table)
-    console.print(f"{city.persons:,} persons, {city.organisations:,} organisations, {city.agencies:,} agencies; "
-                  f"ledger: {counts['records']:,} records about {counts['subjects']:,} subjects "
-                  f"in {app.store.describe()}.")
+    console.print(
+        f"{city.persons:,} persons, {city.organisations:,} organisations, {city.agencies:,} agencies; "
+        f"ledger: {counts['records']:,} records about {counts['subjects']:,} subjects "
+        f"in {app.store.describe()}."
+    )
     for r in reports:
         if r.rejects_file:
             console.print(f"Rejected rows of {r.source_id}: {r.rejects_file}")
     if sample:
         console.print(f"Try: [bold]xinyong subject show {sample[0]}[/]")
     if not no_serve:
-        err_console.print("[dim]Serving arrives with the decision service; nothing to serve yet.[/]")
+        err_console.print(
+            "[dim]Serving arrives with the decision service; nothing to serve yet.[/]"
+        )

@@ -15,12 +15,21 @@ from xinyong.ledger.ingest import IngestReport, ingest_file
 @handle_errors
 def ingest(
     ctx: typer.Context,
-    files: list[Path] = typer.Argument(..., help="CSV, JSON Lines or Parquet files of records.", show_default=False),
-    source: str = typer.Option(..., "--source", "-s", help="Id of the registered source submitting them."),
-    fmt: str | None = typer.Option(None, "--format", help="csv, jsonl or parquet (default: from the extension)."),
-    encoding: str = typer.Option("utf-8", help="Text encoding of CSV and JSON Lines files (e.g. gbk)."),
+    files: list[Path] = typer.Argument(
+        ..., help="CSV, JSON Lines or Parquet files of records.", show_default=False
+    ),
+    source: str = typer.Option(
+        ..., "--source", "-s", help="Id of the registered source submitting them."
+    ),
+    fmt: str | None = typer.Option(
+        None, "--format", help="csv, jsonl or parquet (default: from the extension)."
+    ),
+    encoding: str = typer.Option(
+        "utf-8", help="Text encoding of CSV and JSON Lines files (e.g. gbk)."
+    ),
     rejects: Path | None = typer.Option(
-        None, help="Where to write rejected records (default: FILE.rejects.jsonl beside each file)."),
+        None, help="Where to write rejected records (default: FILE.rejects.jsonl beside each file)."
+    ),
     strict: bool = typer.Option(False, help="Exit with status 1 when any record is rejected."),
     as_json: bool = typer.Option(False, "--json", help="Print the reports as JSON."),
 ) -> None:
@@ -39,8 +48,9 @@ def ingest(
     reports: list[IngestReport] = []
     for path in files:
         with progress_bar(f"Ingesting {path.name}", enabled=not as_json) as update:
-            report = ingest_file(app, path, source, fmt=fmt, encoding=encoding,
-                                 rejects_path=rejects, progress=update)
+            report = ingest_file(
+                app, path, source, fmt=fmt, encoding=encoding, rejects_path=rejects, progress=update
+            )
         reports.append(report)
         if not as_json:
             _print_report(report)
@@ -51,8 +61,13 @@ def ingest(
 
 
 def _print_report(report: IngestReport) -> None:
-    table = Table(title=f"{report.file} ({report.format}) from {report.source_id}", title_justify="left",
-                  show_header=False, box=None, pad_edge=False)
+    table = Table(
+        title=f"{report.file} ({report.format}) from {report.source_id}",
+        title_justify="left",
+        show_header=False,
+        box=None,
+        pad_edge=False,
+    )
     table.add_column(style="bold")
     table.add_column(justify="right")
     table.add_row("read", f"{report.read:,}")
@@ -63,7 +78,10 @@ def _print_report(report: IngestReport) -> None:
         table.add_row(f"  {reason}", f"{count:,}")
     console.print(table)
     if report.rejects_file:
-        console.print(f"Rejected records, with line numbers and reasons: [bold]{report.rejects_file}[/]")
+        console.print(
+            f"Rejected records, with line numbers and reasons: [bold]{report.rejects_file}[/]"
+        )
     rate = report.read / report.seconds if report.seconds else 0
-    err_console.print(f"[dim]{report.seconds:.2f} s, {rate:,.0f} records/s, submission {report.submission_id}[/]")
-
+    err_console.print(
+        f"[dim]{report.seconds:.2f} s, {rate:,.0f} records/s, submission {report.submission_id}[/]"
+    )

@@ -37,19 +37,31 @@ def _version(value: bool) -> None:
 def main(
     ctx: typer.Context,
     data_dir: Path | None = typer.Option(
-        None, "--data-dir", envvar="XINYONG_DATA_DIR", show_envvar=True,
-        help="Directory of the embedded store, secret and spool (default: ./xinyong-data)."),
+        None,
+        "--data-dir",
+        envvar="XINYONG_DATA_DIR",
+        show_envvar=True,
+        help="Directory of the embedded store, secret and spool (default: ./xinyong-data).",
+    ),
     database_url: str | None = typer.Option(
-        None, "--database-url", envvar="XINYONG_DATABASE_URL", show_envvar=True,
-        help="PostgreSQL URL; when set the ledger lives there instead of the embedded file."),
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version."),
+        None,
+        "--database-url",
+        envvar="XINYONG_DATABASE_URL",
+        show_envvar=True,
+        help="PostgreSQL URL; when set the ledger lives there instead of the embedded file.",
+    ),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Show the version."
+    ),
 ) -> None:
     ctx.obj = Context(load_settings(data_dir=data_dir, database_url=database_url))
 
 
 @app.command()
 @handle_errors
-def init(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="Print as JSON.")) -> None:
+def init(
+    ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="Print as JSON.")
+) -> None:
     """Create the store (or bring its schema up to date) and the subject-key secret."""
     app_ctx = context(ctx)
     _ = app_ctx.secret  # creates the secret and records its fingerprint

@@ -11,7 +11,14 @@ from typing import Any, ParamSpec, TypeVar
 import orjson
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+)
 
 from xinyong.errors import XinyongError
 
@@ -27,7 +34,9 @@ def print_json(data: Any) -> None:
 
 
 def fail(error: XinyongError) -> typer.Exit:
-    err_console.print(f"[bold red]error[/] [dim]({error.code})[/]: {error.message}", highlight=False)
+    err_console.print(
+        f"[bold red]error[/] [dim]({error.code})[/]: {error.message}", highlight=False
+    )
     if error.hint:
         err_console.print(f"  {error.hint}", highlight=False)
     return typer.Exit(error.exit_code)
@@ -47,14 +56,21 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
 
 
 @contextmanager
-def progress_bar(description: str, *, enabled: bool = True) -> Iterator[Callable[[int, int, str], None]]:
+def progress_bar(
+    description: str, *, enabled: bool = True
+) -> Iterator[Callable[[int, int, str], None]]:
     """A progress bar on stderr when it is a terminal; a no-op callback otherwise."""
     if not enabled or not err_console.is_terminal:
         yield lambda done, total, unit: None
         return
     with Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), DownloadColumn(),
-        TimeRemainingColumn(), console=err_console, transient=True,
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        DownloadColumn(),
+        TimeRemainingColumn(),
+        console=err_console,
+        transient=True,
     ) as progress:
         task = progress.add_task(description, total=None)
 

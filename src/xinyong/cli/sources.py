@@ -17,11 +17,21 @@ app = typer.Typer(help="Register and list the sources that submit records.", no_
 def add(
     ctx: typer.Context,
     name: str = typer.Argument(..., help="Name of the source, e.g. 'Beijing Dongcheng Court'."),
-    kind: str = typer.Option(..., help="Kind of source: court, tax, market_regulator, lender, rental, ..."),
-    source_id: str | None = typer.Option(None, "--id", help="Short id used with --source (default: from the name)."),
+    kind: str = typer.Option(
+        ..., help="Kind of source: court, tax, market_regulator, lender, rental, ..."
+    ),
+    source_id: str | None = typer.Option(
+        None, "--id", help="Short id used with --source (default: from the name)."
+    ),
     category: list[str] = typer.Option(
-        [], "--category", "-c", help="Grant only this category (repeatable; default: all the kind may submit)."),
-    as_json: bool = typer.Option(False, "--json", help="Print the source and its credential as JSON."),
+        [],
+        "--category",
+        "-c",
+        help="Grant only this category (repeatable; default: all the kind may submit).",
+    ),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print the source and its credential as JSON."
+    ),
 ) -> None:
     """Register a source and print its credential (once: only a hash is kept).
 
@@ -32,14 +42,29 @@ def add(
     """
     app_ctx = context(ctx)
     with app_ctx.store.transaction() as conn:
-        source, credential = add_source(conn, app_ctx.catalog, name=name, kind=kind,
-                                        source_id=source_id, categories=category or None)
+        source, credential = add_source(
+            conn,
+            app_ctx.catalog,
+            name=name,
+            kind=kind,
+            source_id=source_id,
+            categories=category or None,
+        )
     if as_json:
-        print_json({"source_id": source.source_id, "name": source.name, "kind": source.kind,
-                    "categories": list(source.categories), "credential": credential})
+        print_json(
+            {
+                "source_id": source.source_id,
+                "name": source.name,
+                "kind": source.kind,
+                "categories": list(source.categories),
+                "credential": credential,
+            }
+        )
         return
-    console.print(f"Registered source [bold]{source.source_id}[/] ({source.kind}) for "
-                  f"{len(source.categories)} categories.")
+    console.print(
+        f"Registered source [bold]{source.source_id}[/] ({source.kind}) for "
+        f"{len(source.categories)} categories."
+    )
     console.print(f"Credential: [bold]{credential}[/]")
     err_console.print("[yellow]Store the credential now: it is shown only once.[/]")
 
@@ -54,8 +79,18 @@ def list_(
     with context(ctx).store.transaction() as conn:
         sources = list_sources(conn)
     if as_json:
-        print_json([{"source_id": s.source_id, "name": s.name, "kind": s.kind,
-                     "categories": list(s.categories), "active": s.active} for s in sources])
+        print_json(
+            [
+                {
+                    "source_id": s.source_id,
+                    "name": s.name,
+                    "kind": s.kind,
+                    "categories": list(s.categories),
+                    "active": s.active,
+                }
+                for s in sources
+            ]
+        )
         return
     table = Table(title=f"{len(sources)} sources", title_justify="left")
     for col in ("id", "name", "kind", "categories"):

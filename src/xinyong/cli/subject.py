@@ -16,9 +16,15 @@ app = typer.Typer(help="Show what the ledger holds about a subject.", no_args_is
 @handle_errors
 def show(
     ctx: typer.Context,
-    identifier: str = typer.Argument(..., help="Resident identity number or unified social credit code."),
-    history: bool = typer.Option(False, "--history", help="Also list superseded and revoked records."),
-    as_json: bool = typer.Option(False, "--json", help="Print the file as JSON (always with history)."),
+    identifier: str = typer.Argument(
+        ..., help="Resident identity number or unified social credit code."
+    ),
+    history: bool = typer.Option(
+        False, "--history", help="Also list superseded and revoked records."
+    ),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print the file as JSON (always with history)."
+    ),
 ) -> None:
     """Show a subject's identity (as its number says), current records and history."""
     app_ctx = context(ctx)
@@ -38,11 +44,26 @@ def show(
         return
     rows = data["history"] if history else data["current_records"]
     table = Table(title=("History" if history else "Current records"), title_justify="left")
-    for col in ("event", "occurred", "category", "details", "source", "document", *(("status",) if history else ())):
+    for col in (
+        "event",
+        "occurred",
+        "category",
+        "details",
+        "source",
+        "document",
+        *(("status",) if history else ()),
+    ):
         table.add_column(col, overflow="fold")
     for r in rows:
         details = ", ".join(f"{k}={v}" for k, v in r["details"].items())
-        cells = [str(r["event_id"]), r["occurred_on"], r["category"], details, r["source_id"], r["document"] or ""]
+        cells = [
+            str(r["event_id"]),
+            r["occurred_on"],
+            r["category"],
+            details,
+            r["source_id"],
+            r["document"] or "",
+        ]
         if history:
             cells.append(r["status"])
         table.add_row(*cells)

@@ -61,6 +61,11 @@ def _component_problem(number: str) -> str:
     )
 
 
+def check_character(number: str) -> str:
+    """The MOD 11-2 check character for the first 17 digits of ``number``."""
+    return ric.calc_check_digit(number[:17] + "0")
+
+
 def is_resident(value: str) -> bool:
     try:
         parse_resident(value)

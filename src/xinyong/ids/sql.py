@@ -13,8 +13,16 @@ RIC_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 REGIONS_TABLE = "id_regions"
 
 
+_ASCII_SPACE = "' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13)"
+
+
 def compact_sql(col: str) -> str:
-    return f"upper(replace(replace(trim({col}), ' ', ''), '-', ''))"
+    """Twin of subject.compact_identifier: trim ASCII white space, drop spaces and hyphens,
+    upper-case only when the text is ASCII."""
+    text = f"replace(replace(trim({col}, {_ASCII_SPACE}), ' ', ''), '-', '')"
+    return (
+        f"(CASE WHEN regexp_full_match({text}, '[[:ascii:]]*') THEN upper({text}) ELSE {text} END)"
+    )
 
 
 def resident_valid_sql(s: str) -> str:
@@ -38,7 +46,9 @@ def resident_birth_sql(s: str) -> str:
 
 
 def resident_sex_sql(s: str) -> str:
-    return f"CASE WHEN TRY_CAST(substr({s}, 17, 1) AS INTEGER) % 2 = 1 THEN 'male' ELSE 'female' END"
+    return (
+        f"CASE WHEN TRY_CAST(substr({s}, 17, 1) AS INTEGER) % 2 = 1 THEN 'male' ELSE 'female' END"
+    )
 
 
 def credit_code_valid_sql(s: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 
 from xinyong.errors import InvalidIdentifier
@@ -18,14 +19,25 @@ class SubjectId:
     sex: str | None = None
 
 
+# Only ASCII white space is trimmed, and only ASCII letters are upper-cased, so that this
+# and compact_sql() in ids/sql.py agree on every input (full-width digits, Unicode dashes
+# and inner line breaks are refused by both, not silently repaired by one).
+ASCII_SPACE = " \t\n\r\x0b\x0c"
+_SHAPE = re.compile(r"[0-9A-Z]{18}")
+
+
 def compact_identifier(value: str) -> str:
-    """Strip spaces and hyphens, upper-case: the form stored and hashed (SQL twin: ids/sql.py)."""
-    return value.strip().replace(" ", "").replace("-", "").upper()
+    """Trim, drop inner spaces and hyphens, upper-case: the form stored and hashed."""
+    text = value.strip(ASCII_SPACE).replace(" ", "").replace("-", "")
+    return text.upper() if text.isascii() else text
 
 
 def _looks_like_resident(value: str) -> bool:
-    if len(value) != 18 or not value[:17].isdigit():
+    """Was ``value`` meant as a resident number? (Only decides which error to report.)"""
+    if not value[:17].isdigit():
         return False
+    if resident.check_character(value) == value[17]:
+        return True
     try:
         dt.date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
     except ValueError:
@@ -39,6 +51,16 @@ def parse_subject(value: str) -> SubjectId:
     if not isinstance(value, str) or not value.strip():
         raise InvalidIdentifier("No subject identifier was given.")
     value = compact_identifier(value)
+    if not _SHAPE.fullmatch(value):
+        if len(value) != 18:
+            raise InvalidIdentifier(
+                f"{value!r} has {len(value)} characters; resident identity numbers and unified "
+                "social credit codes have 18."
+            )
+        bad = next(c for c in value if not ("0" <= c <= "9" or "A" <= c <= "Z"))
+        raise InvalidIdentifier(
+            f"{value!r} contains {bad!r}; identifiers are ASCII digits and letters."
+        )
     try:
         person = resident.parse_resident(value)
     except InvalidIdentifier as person_error:

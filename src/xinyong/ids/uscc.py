@@ -43,7 +43,11 @@ def problem(value: str) -> str | None:
     code = compact(value)
     if len(code) != 18:
         return f"{value!r} has {len(code)} characters; a unified social credit code has 18."
-    if code[0] not in REGISTRATION_AUTHORITIES or not code[1:8].isdigit() or not code[1:8].isascii():
+    if (
+        code[0] not in REGISTRATION_AUTHORITIES
+        or not code[1:8].isdigit()
+        or not code[1:8].isascii()
+    ):
         return (
             f"{code} does not start with a registration authority (1-9, A, N or Y) "
             "followed by seven digits."
@@ -64,4 +68,6 @@ def parse_credit_code(value: str) -> CreditCode | None:
     if problem(value) is not None:
         return None
     code = compact(value)
-    return CreditCode(code=code, registration_authority=code[0], category=code[1], region_code=code[2:8])
+    return CreditCode(
+        code=code, registration_authority=code[0], category=code[1], region_code=code[2:8]
+    )

@@ -32,8 +32,13 @@ from xinyong.ledger.validate import ValidatedBatch, Validator
 Progress = Callable[[int, int, str], None]  # (done, total, unit)
 
 REJECT_SCHEMA = pa.schema(
-    [("line", pa.int64()), ("reason", pa.string()), ("field", pa.string()),
-     ("message", pa.string()), ("record", pa.string())]
+    [
+        ("line", pa.int64()),
+        ("reason", pa.string()),
+        ("field", pa.string()),
+        ("message", pa.string()),
+        ("record", pa.string()),
+    ]
 )
 
 
@@ -67,9 +72,16 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def ingest_file(ctx: Context, path: Path, source_id: str, *, fmt: str | None = None,
-                encoding: str = "utf-8", rejects_path: Path | None = None,
-                progress: Progress | None = None) -> IngestReport:
+def ingest_file(
+    ctx: Context,
+    path: Path,
+    source_id: str,
+    *,
+    fmt: str | None = None,
+    encoding: str = "utf-8",
+    rejects_path: Path | None = None,
+    progress: Progress | None = None,
+) -> IngestReport:
     started = time.perf_counter()
     path = Path(path)
     record_file = RecordFile(path, fmt, encoding=encoding, batch_rows=ctx.settings.batch_rows)
@@ -77,8 +89,12 @@ def ingest_file(ctx: Context, path: Path, source_id: str, *, fmt: str | None = N
         source = get_source(conn, source_id)
     validator = Validator(ctx.catalog, source.grant, ctx.secret, today(ctx.settings.timezone))
     spool = Spool(ctx.settings.data_dir)
-    report = IngestReport(file=str(path), source_id=source_id, format=record_file.fmt,
-                          submission_id=spool.submission_id)
+    report = IngestReport(
+        file=str(path),
+        source_id=source_id,
+        format=record_file.fmt,
+        submission_id=spool.submission_id,
+    )
     by_reason: Counter[str] = Counter()
     try:
         for chunk in record_file.chunks():
@@ -96,11 +112,17 @@ def ingest_file(ctx: Context, path: Path, source_id: str, *, fmt: str | None = N
             if progress:
                 progress(chunk.progress, record_file.total, record_file.unit)
         validator.close()
-        info = FileInfo(name=path.name, sha256=file_sha256(path), format=record_file.fmt,
-                        records_read=report.read, rejected_early=sum(by_reason.values()))
+        info = FileInfo(
+            name=path.name,
+            sha256=file_sha256(path),
+            format=record_file.fmt,
+            records_read=report.read,
+            rejected_early=sum(by_reason.values()),
+        )
         with ctx.store.transaction() as conn:
-            outcome = merge_submission(ctx.store, conn, spool=spool, source_id=source_id,
-                                       file=info, received_at=utcnow())
+            outcome = merge_submission(
+                ctx.store, conn, spool=spool, source_id=source_id, file=info, received_at=utcnow()
+            )
         by_reason.update(r["status"] for r in outcome.late_rejects)
         report.accepted, report.duplicates = outcome.accepted, outcome.duplicates
         report.rejected = sum(by_reason.values())
@@ -149,7 +171,9 @@ def _rejected_table(checked: ValidatedBatch, validator: Validator) -> pa.Table:
     return pa.table(out, schema=REJECT_SCHEMA)
 
 
-def _message_facts(reason: str, record: dict[str, Any], hint: str | None, grant: str) -> tuple[Any, str | None]:
+def _message_facts(
+    reason: str, record: dict[str, Any], hint: str | None, grant: str
+) -> tuple[Any, str | None]:
     """The value and extra facts that make a reject's sentence specific."""
     if reason == "subject_invalid":
         from xinyong.errors import InvalidIdentifier
@@ -160,7 +184,12 @@ def _message_facts(reason: str, record: dict[str, Any], hint: str | None, grant:
         except InvalidIdentifier as exc:
             return record["subject"], exc.message
         return record["subject"], "it was not accepted"
-    if reason in ("category_unknown", "detail_unknown", "detail_missing", "subject_kind_not_allowed"):
+    if reason in (
+        "category_unknown",
+        "detail_unknown",
+        "detail_missing",
+        "subject_kind_not_allowed",
+    ):
         return record["category"], hint
     if reason == "category_not_granted":
         return record["category"], grant
@@ -183,12 +212,31 @@ def _write_rejects(spool: Spool, late: list[dict[str, Any]], target: Path) -> No
                 "line": [r["line"] for r in late],
                 "reason": [r["status"] for r in late],
                 "field": [None for _ in late],
-                "message": [reasons.message(r["status"], value=r["supersedes"] if r["status"] == "supersedes_unknown" else r["source_record_id"]) for r in late],
-                "record": [_record_json({"source_record_id": r["source_record_id"], "subject": r["identifier"],
-                                         "category": r["category"], "occurred_on": r["occurred_on"],
-                                         "amount": r["amount"], "document": r["document"],
-                                         "legal_basis": r["legal_basis"], "supersedes": r["supersedes"],
-                                         "action": r["action"]}) for r in late],
+                "message": [
+                    reasons.message(
+                        r["status"],
+                        value=r["supersedes"]
+                        if r["status"] == "supersedes_unknown"
+                        else r["source_record_id"],
+                    )
+                    for r in late
+                ],
+                "record": [
+                    _record_json(
+                        {
+                            "source_record_id": r["source_record_id"],
+                            "subject": r["identifier"],
+                            "category": r["category"],
+                            "occurred_on": r["occurred_on"],
+                            "amount": r["amount"],
+                            "document": r["document"],
+                            "legal_basis": r["legal_basis"],
+                            "supersedes": r["supersedes"],
+                            "action": r["action"],
+                        }
+                    )
+                    for r in late
+                ],
             },
             schema=REJECT_SCHEMA,
         )
@@ -197,7 +245,9 @@ def _write_rejects(spool: Spool, late: list[dict[str, Any]], target: Path) -> No
         if files:
             paths = ", ".join("'" + str(p).replace("'", "''") + "'" for p in files)
             sources.append(f"SELECT * FROM read_parquet([{paths}])")
-        reader = con.sql(" UNION ALL ".join(sources) + " ORDER BY line").to_arrow_reader(batch_size=50_000)
+        reader = con.sql(" UNION ALL ".join(sources) + " ORDER BY line").to_arrow_reader(
+            batch_size=50_000
+        )
         tmp = target.with_name(target.name + ".partial")
         with open(tmp, "wb") as out:
             for batch in reader:

@@ -17,16 +17,33 @@ from xinyong.ledger.spool import Spool
 from xinyong.store.base import Connection, Store
 
 STAGED_COLUMNS = {
-    "line": "BIGINT", "source_id": "VARCHAR", "source_record_id": "VARCHAR",
-    "subject_key": "VARCHAR", "identifier": "VARCHAR", "subject_kind": "VARCHAR",
-    "birth_date": "DATE", "sex": "VARCHAR", "region_code": "VARCHAR", "category": "VARCHAR",
-    "occurred_on": "DATE", "amount": "DECIMAL(18, 2)", "document": "VARCHAR",
-    "legal_basis": "VARCHAR", "details": "VARCHAR", "supersedes": "VARCHAR", "action": "VARCHAR",
+    "line": "BIGINT",
+    "source_id": "VARCHAR",
+    "source_record_id": "VARCHAR",
+    "subject_key": "VARCHAR",
+    "identifier": "VARCHAR",
+    "subject_kind": "VARCHAR",
+    "birth_date": "DATE",
+    "sex": "VARCHAR",
+    "region_code": "VARCHAR",
+    "category": "VARCHAR",
+    "occurred_on": "DATE",
+    "amount": "DECIMAL(18, 2)",
+    "document": "VARCHAR",
+    "legal_basis": "VARCHAR",
+    "details": "VARCHAR",
+    "supersedes": "VARCHAR",
+    "action": "VARCHAR",
     "content_hash": "VARCHAR",
 }
 REF_COLUMNS = {
-    "line": "BIGINT", "subject_key": "VARCHAR", "identifier": "VARCHAR", "subject_kind": "VARCHAR",
-    "birth_date": "DATE", "sex": "VARCHAR", "region_code": "VARCHAR",
+    "line": "BIGINT",
+    "subject_key": "VARCHAR",
+    "identifier": "VARCHAR",
+    "subject_kind": "VARCHAR",
+    "birth_date": "DATE",
+    "sex": "VARCHAR",
+    "region_code": "VARCHAR",
 }
 
 _CLASSIFY = """
@@ -112,37 +129,72 @@ class MergeOutcome:
     last_event: int | None = None
 
 
-def merge_submission(store: Store, conn: Connection, *, spool: Spool, source_id: str,
-                     file: FileInfo, received_at: dt.datetime) -> MergeOutcome:
+def merge_submission(
+    store: Store,
+    conn: Connection,
+    *,
+    spool: Spool,
+    source_id: str,
+    file: FileInfo,
+    received_at: dt.datetime,
+) -> MergeOutcome:
     store.lock_for_merge(conn)
     store.load_staged(conn, "staged", spool.files("staged"), STAGED_COLUMNS)
     store.load_staged(conn, "refs", spool.files("refs"), REF_COLUMNS)
     conn.execute(_CLASSIFY)
     conn.execute(_SUPERSEDES)
-    counts = dict(conn.execute("SELECT coalesce(status, 'accepted'), count(*) FROM merged GROUP BY 1"))
-    outcome = MergeOutcome(accepted=int(counts.get("accepted", 0)), duplicates=int(counts.get("duplicate", 0)))
+    counts = dict(
+        conn.execute("SELECT coalesce(status, 'accepted'), count(*) FROM merged GROUP BY 1")
+    )
+    outcome = MergeOutcome(
+        accepted=int(counts.get("accepted", 0)), duplicates=int(counts.get("duplicate", 0))
+    )
     outcome.late_rejects = conn.dicts(_LATE_REJECTS)
     base = int(conn.scalar("SELECT coalesce(max(event_id), 0) FROM records"))
     if outcome.accepted:
         conn.execute(_SUBJECTS, [received_at])
         conn.execute(_RECORDS, [base, spool.submission_id, received_at])
         outcome.first_event, outcome.last_event = base + 1, base + outcome.accepted
-    digest = conn.scalar(f"SELECT {store.xor_digest_sql('content_hash')} FROM merged WHERE status IS NULL")
+    digest = conn.scalar(
+        f"SELECT {store.xor_digest_sql('content_hash')} FROM merged WHERE status IS NULL"
+    )
     digest_hex = f"{int(digest or 0) & 0xFFFFFFFFFFFFFFFF:016x}"
     rejected = file.rejected_early + len(outcome.late_rejects)
     conn.execute(
         "INSERT INTO submissions (submission_id, source_id, file_name, file_sha256, format,"
         " received_at, records_read, accepted, duplicates, rejected, first_event, last_event, digest)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [spool.submission_id, source_id, file.name, file.sha256, file.format, received_at,
-         file.records_read, outcome.accepted, outcome.duplicates, rejected,
-         outcome.first_event, outcome.last_event, digest_hex],
+        [
+            spool.submission_id,
+            source_id,
+            file.name,
+            file.sha256,
+            file.format,
+            received_at,
+            file.records_read,
+            outcome.accepted,
+            outcome.duplicates,
+            rejected,
+            outcome.first_event,
+            outcome.last_event,
+            digest_hex,
+        ],
     )
     audit.append(
-        conn, actor=f"source:{source_id}", action="records.ingest", obj=spool.submission_id,
-        payload={"file": file.name, "file_sha256": file.sha256, "read": file.records_read,
-                 "accepted": outcome.accepted, "duplicates": outcome.duplicates, "rejected": rejected,
-                 "first_event": outcome.first_event, "last_event": outcome.last_event,
-                 "digest": digest_hex},
+        conn,
+        actor=f"source:{source_id}",
+        action="records.ingest",
+        obj=spool.submission_id,
+        payload={
+            "file": file.name,
+            "file_sha256": file.sha256,
+            "read": file.records_read,
+            "accepted": outcome.accepted,
+            "duplicates": outcome.duplicates,
+            "rejected": rejected,
+            "first_event": outcome.first_event,
+            "last_event": outcome.last_event,
+            "digest": digest_hex,
+        },
     )
     return outcome

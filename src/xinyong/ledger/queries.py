@@ -26,13 +26,19 @@ def subject_file(conn: Connection, identifier: str, secret: bytes) -> dict[str, 
     """Everything the ledger holds about one subject (the subject sees all of it)."""
     parsed = parse_subject(identifier)
     key = subject_key(secret, parsed.identifier)
-    row = conn.dicts("SELECT kind, birth_date, sex, region_code, first_seen FROM subjects WHERE subject_key = ?", [key])
+    row = conn.dicts(
+        "SELECT kind, birth_date, sex, region_code, first_seen FROM subjects WHERE subject_key = ?",
+        [key],
+    )
     current = _records(conn, "current_records", key)
     history = _records(conn, "records", key)
     current_ids = {r["event_id"] for r in current}
     for r in history:
-        r["status"] = "current" if r["event_id"] in current_ids else (
-            "revocation" if r["action"] == "revoke" else "superseded")
+        r["status"] = (
+            "current"
+            if r["event_id"] in current_ids
+            else ("revocation" if r["action"] == "revoke" else "superseded")
+        )
     info = row[0] if row else {}
     return {
         "identifier": parsed.identifier,
@@ -50,7 +56,9 @@ def subject_file(conn: Connection, identifier: str, secret: bytes) -> dict[str, 
 
 
 def _records(conn: Connection, table: str, key: str) -> list[dict[str, Any]]:
-    rows = conn.dicts(f"SELECT {_RECORD_COLUMNS} FROM {table} WHERE subject_key = ? ORDER BY event_id", [key])
+    rows = conn.dicts(
+        f"SELECT {_RECORD_COLUMNS} FROM {table} WHERE subject_key = ? ORDER BY event_id", [key]
+    )
     for r in rows:
         r["details"] = orjson.loads(r["details"])
         r["occurred_on"] = r["occurred_on"].isoformat()

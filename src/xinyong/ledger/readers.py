@@ -22,7 +22,14 @@ from xinyong.errors import FileFormatError
 from xinyong.ledger.records import COLUMNS, LINE, REQUIRED_COLUMNS
 
 FORMATS = ("csv", "jsonl", "parquet")
-_EXTENSIONS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".parquet": "parquet", ".pq": "parquet"}
+_EXTENSIONS = {
+    ".csv": "csv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+}
 
 
 @dataclass
@@ -46,7 +53,9 @@ class Chunk:
 def detect_format(path: Path, fmt: str | None) -> str:
     if fmt is not None:
         if fmt not in FORMATS:
-            raise FileFormatError(f"Unknown format {fmt!r}.", hint="Use --format csv, jsonl or parquet.")
+            raise FileFormatError(
+                f"Unknown format {fmt!r}.", hint="Use --format csv, jsonl or parquet."
+            )
         return fmt
     found = _EXTENSIONS.get(path.suffix.lower())
     if found is None:
@@ -60,8 +69,14 @@ def detect_format(path: Path, fmt: str | None) -> str:
 class RecordFile:
     """One input file: ``fmt``, ``total`` (progress units) and ``chunks()``."""
 
-    def __init__(self, path: Path, fmt: str | None = None, *, encoding: str = "utf-8",
-                 batch_rows: int = 500_000) -> None:
+    def __init__(
+        self,
+        path: Path,
+        fmt: str | None = None,
+        *,
+        encoding: str = "utf-8",
+        batch_rows: int = 500_000,
+    ) -> None:
         self.path = Path(path)
         if not self.path.is_file():
             raise FileFormatError(f"{self.path} does not exist or is not a file.")
@@ -71,7 +86,11 @@ class RecordFile:
         if os.path.getsize(self.path) == 0:
             raise FileFormatError(f"{self.path} is empty: it holds no records.")
         self.unit = "rows" if self.fmt == "parquet" else "bytes"
-        self.total = self._parquet().metadata.num_rows if self.fmt == "parquet" else os.path.getsize(self.path)
+        self.total = (
+            self._parquet().metadata.num_rows
+            if self.fmt == "parquet"
+            else os.path.getsize(self.path)
+        )
 
     def chunks(self) -> Iterator[Chunk]:
         reader = {"csv": self._csv, "jsonl": self._jsonl, "parquet": self._parquet_chunks}[self.fmt]
@@ -117,7 +136,7 @@ class RecordFile:
                 except UnicodeDecodeError as exc:
                     raise FileFormatError(
                         f"{self._where(number)}: byte {exc.start + 1} of the line is not valid "
-                        f"{self.encoding} ({raw[exc.start:exc.start + 4]!r}).",
+                        f"{self.encoding} ({raw[exc.start : exc.start + 4]!r}).",
                         hint="If the file was saved in a Chinese Windows encoding, pass --encoding gbk.",
                     ) from None
                 yield number, text, position
@@ -168,8 +187,14 @@ class RecordFile:
             if not row or (len(row) == 1 and not row[0].strip()):
                 continue
             if len(row) != width:
-                unreadable.append(Unreadable(line, "malformed_line", ",".join(row),
-                                             hint=f"it has {len(row)} fields where the header has {width}"))
+                unreadable.append(
+                    Unreadable(
+                        line,
+                        "malformed_line",
+                        ",".join(row),
+                        hint=f"it has {len(row)} fields where the header has {width}",
+                    )
+                )
                 continue
             lines.append(line)
             for name, value in zip(header, row, strict=True):
@@ -193,10 +218,18 @@ class RecordFile:
             try:
                 obj = orjson.loads(text)
             except orjson.JSONDecodeError as exc:
-                unreadable.append(Unreadable(number, "malformed_line", text.rstrip("\r\n"), hint=f"not JSON ({exc})"))
+                unreadable.append(
+                    Unreadable(
+                        number, "malformed_line", text.rstrip("\r\n"), hint=f"not JSON ({exc})"
+                    )
+                )
                 continue
             if not isinstance(obj, dict):
-                unreadable.append(Unreadable(number, "malformed_line", text.rstrip("\r\n"), hint="not a JSON object"))
+                unreadable.append(
+                    Unreadable(
+                        number, "malformed_line", text.rstrip("\r\n"), hint="not a JSON object"
+                    )
+                )
                 continue
             unknown = next((k for k in obj if k not in COLUMNS), None)
             if unknown is not None:
@@ -229,7 +262,9 @@ class RecordFile:
         try:
             for batch in pf.iter_batches(batch_size=self.batch_rows):
                 table = pa.Table.from_batches([batch])
-                table = table.append_column(LINE, pa.array(range(done + 1, done + 1 + table.num_rows), pa.int64()))
+                table = table.append_column(
+                    LINE, pa.array(range(done + 1, done + 1 + table.num_rows), pa.int64())
+                )
                 done += table.num_rows
                 yield Chunk(table, [], done)
         except (pa.ArrowInvalid, OSError) as exc:

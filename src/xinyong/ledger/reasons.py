@@ -32,6 +32,8 @@ MESSAGES: dict[str, str] = {
 }
 
 
-def message(code: str, *, field: str | None = None, value: object = None, hint: str | None = None) -> str:
+def message(
+    code: str, *, field: str | None = None, value: object = None, hint: str | None = None
+) -> str:
     template = MESSAGES.get(code, code)
     return template.format(field=field, value=value, hint=hint)

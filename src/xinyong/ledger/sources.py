@@ -41,8 +41,15 @@ def hash_credential(credential: str) -> str:
     return hashlib.sha256(credential.encode()).hexdigest()
 
 
-def add_source(conn: Connection, catalog: Catalog, *, name: str, kind: str,
-               source_id: str | None = None, categories: list[str] | None = None) -> tuple[Source, str]:
+def add_source(
+    conn: Connection,
+    catalog: Catalog,
+    *,
+    name: str,
+    kind: str,
+    source_id: str | None = None,
+    categories: list[str] | None = None,
+) -> tuple[Source, str]:
     """Register a source; return it and its credential, which is shown once and stored hashed."""
     if kind not in catalog.source_kinds:
         raise SourceError(
@@ -53,8 +60,10 @@ def add_source(conn: Connection, catalog: Catalog, *, name: str, kind: str,
     if categories:
         unknown = [c for c in categories if c not in catalog.categories]
         if unknown:
-            raise SourceError(f"Unknown categor{'ies' if len(unknown) > 1 else 'y'} {', '.join(unknown)}.",
-                              hint="`xinyong catalog list` shows the catalogue.")
+            raise SourceError(
+                f"Unknown categor{'ies' if len(unknown) > 1 else 'y'} {', '.join(unknown)}.",
+                hint="`xinyong catalog list` shows the catalogue.",
+            )
         beyond = [c for c in categories if c not in allowed]
         if beyond:
             raise SourceError(
@@ -64,31 +73,55 @@ def add_source(conn: Connection, catalog: Catalog, *, name: str, kind: str,
     granted = tuple(categories or allowed)
     source_id = source_id or slug(name)
     if not _ID.match(source_id):
-        raise SourceError(f"Source id {source_id!r} must be lower-case letters, digits, '-', '_' or '.'.")
+        raise SourceError(
+            f"Source id {source_id!r} must be lower-case letters, digits, '-', '_' or '.'."
+        )
     if conn.scalar("SELECT count(*) FROM sources WHERE source_id = ?", [source_id]):
-        raise SourceError(f"A source with id {source_id!r} exists already.",
-                          hint="Choose another --id, or see `xinyong sources list`.")
+        raise SourceError(
+            f"A source with id {source_id!r} exists already.",
+            hint="Choose another --id, or see `xinyong sources list`.",
+        )
     credential = "xys_" + secrets.token_urlsafe(32)
     conn.execute(
         "INSERT INTO sources (source_id, name, kind, categories, credential_hash, active, created_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [source_id, name, kind, orjson.dumps(list(granted)).decode(), hash_credential(credential), True, utcnow()],
+        [
+            source_id,
+            name,
+            kind,
+            orjson.dumps(list(granted)).decode(),
+            hash_credential(credential),
+            True,
+            utcnow(),
+        ],
     )
-    audit.append(conn, actor="admin", action="source.add", obj=source_id,
-                 payload={"name": name, "kind": kind, "categories": list(granted)})
+    audit.append(
+        conn,
+        actor="admin",
+        action="source.add",
+        obj=source_id,
+        payload={"name": name, "kind": kind, "categories": list(granted)},
+    )
     return Source(source_id, name, kind, granted, True), credential
 
 
 def _row_to_source(row: tuple[object, ...]) -> Source:
     source_id, name, kind, categories, active = row
-    return Source(str(source_id), str(name), str(kind), tuple(orjson.loads(str(categories))), bool(active))
+    return Source(
+        str(source_id), str(name), str(kind), tuple(orjson.loads(str(categories))), bool(active)
+    )
 
 
 def get_source(conn: Connection, source_id: str) -> Source:
-    row = conn.one("SELECT source_id, name, kind, categories, active FROM sources WHERE source_id = ?", [source_id])
+    row = conn.one(
+        "SELECT source_id, name, kind, categories, active FROM sources WHERE source_id = ?",
+        [source_id],
+    )
     if row is None:
-        raise NotFound(f"No source with id {source_id!r}.",
-                       hint="Register it with `xinyong sources add NAME --kind KIND`, or see `xinyong sources list`.")
+        raise NotFound(
+            f"No source with id {source_id!r}.",
+            hint="Register it with `xinyong sources add NAME --kind KIND`, or see `xinyong sources list`.",
+        )
     source = _row_to_source(row)
     if not source.active:
         raise SourceError(f"Source {source_id!r} is deactivated and may not submit records.")
@@ -96,11 +129,15 @@ def get_source(conn: Connection, source_id: str) -> Source:
 
 
 def list_sources(conn: Connection) -> list[Source]:
-    rows = conn.execute("SELECT source_id, name, kind, categories, active FROM sources ORDER BY source_id")
+    rows = conn.execute(
+        "SELECT source_id, name, kind, categories, active FROM sources ORDER BY source_id"
+    )
     return [_row_to_source(r) for r in rows]
 
 
 def authenticate(conn: Connection, credential: str) -> Source | None:
-    row = conn.one("SELECT source_id, name, kind, categories, active FROM sources WHERE credential_hash = ?",
-                   [hash_credential(credential)])
+    row = conn.one(
+        "SELECT source_id, name, kind, categories, active FROM sources WHERE credential_hash = ?",
+        [hash_credential(credential)],
+    )
     return _row_to_source(row) if row else None

@@ -25,9 +25,24 @@ _FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _SOURCE_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 
 ACCEPTED_COLUMNS = (
-    "line", "source_id", "source_record_id", "subject_key", "identifier", "subject_kind",
-    "birth_date", "sex", "region_code", "category", "occurred_on", "amount", "document",
-    "legal_basis", "details", "supersedes", "action", "content_hash",
+    "line",
+    "source_id",
+    "source_record_id",
+    "subject_key",
+    "identifier",
+    "subject_kind",
+    "birth_date",
+    "sex",
+    "region_code",
+    "category",
+    "occurred_on",
+    "amount",
+    "document",
+    "legal_basis",
+    "details",
+    "supersedes",
+    "action",
+    "content_hash",
 )
 
 
@@ -176,7 +191,9 @@ class Validator:
 
     def _build_sql(self, schema: pa.Schema) -> str:
         names = set(schema.names)
-        norm = [f'CAST("{LINE}" AS BIGINT) AS line' if LINE in names else "row_number() OVER () AS line"]
+        norm = [
+            f'CAST("{LINE}" AS BIGINT) AS line' if LINE in names else "row_number() OVER () AS line"
+        ]
         for col in COLUMNS:
             if col not in names:
                 norm.append(f"CAST(NULL AS VARCHAR) AS r_{col}")
@@ -190,7 +207,7 @@ class Validator:
         fields = self._fields()
         struct_spec = "{" + ", ".join(f'"{n}": "JSON"' for n in fields) + "}"
         per_field = []
-        for n, f in fields.items():
+        for n in fields:
             raw = f'dx."{n}"'
             per_field.append(f"({raw} IS NOT NULL AND CAST({raw} AS VARCHAR) <> 'null') AS p_{n}")
             per_field.append(
@@ -200,7 +217,10 @@ class Validator:
             per_field.append(f"left(CAST({raw} AS VARCHAR), 1) IN ('{{', '[') AS c_{n}")
         ident_fields = [n for n, f in fields.items() if f.type == "identifier"]
         ident_cols = [f"{idsql.compact_sql(f'v_{n}')} AS i_{n}" for n in ident_fields]
-        ident_kinds = [f"CASE WHEN p_{n} THEN {idsql.subject_kind_sql(f'i_{n}')} END AS k_{n}" for n in ident_fields]
+        ident_kinds = [
+            f"CASE WHEN p_{n} THEN {idsql.subject_kind_sql(f'i_{n}')} END AS k_{n}"
+            for n in ident_fields
+        ]
 
         problem_cases, canonical_cases = [], []
         for cat in self.catalog.categories.values():
@@ -244,8 +264,10 @@ WITH n AS (
   FROM n
 ), d AS (
   SELECT c.*,
-    CASE WHEN regexp_full_match(occ_text, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}') THEN TRY_CAST(occ_text AS DATE) END AS occ,
-    CASE WHEN regexp_full_match(amt_text, '-?[0-9]{{1,16}}([.][0-9]{{1,2}})?') THEN CAST(amt_text AS DECIMAL(18, 2)) END AS amt,
+    CASE WHEN regexp_full_match(occ_text, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}')
+      THEN TRY_CAST(occ_text AS DATE) END AS occ,
+    CASE WHEN regexp_full_match(amt_text, '-?[0-9]{{1,16}}([.][0-9]{{1,2}})?')
+      THEN CAST(amt_text AS DECIMAL(18, 2)) END AS amt,
     (left(det_text, 1) = '{{' AND json_valid(det_text)) AS det_ok,
     {idsql.subject_kind_sql(sid)} AS kind,
     cats.code IS NOT NULL AS cat_known, cats.granted, cats.subject_kinds, cats.allowed_keys
@@ -298,7 +320,8 @@ SELECT
        WHEN reason IN ('detail_missing', 'detail_type') THEN split_part(detail_problem, '|', 2) END AS field,
   CASE WHEN reason = 'detail_type' THEN split_part(detail_problem, '|', 3)
        WHEN reason = 'subject_kind_not_allowed' THEN kind
-       WHEN reason = 'details_invalid' THEN (CASE WHEN json_valid(det_text) THEN 'it is JSON but not an object' ELSE 'it is not valid JSON' END)
+       WHEN reason = 'details_invalid' THEN
+         CASE WHEN json_valid(det_text) THEN 'it is JSON but not an object' ELSE 'it is not valid JSON' END
   END AS hint,
   {", ".join(f"r_{col}" for col in COLUMNS)},
   {source} AS source_id,
@@ -320,7 +343,7 @@ SELECT
   CASE WHEN reason IS NULL THEN sha256(concat_ws({sep}, {source}, srid,
     {key_sql}, cat, CAST(occ AS VARCHAR), coalesce(CAST(amt AS VARCHAR), ''), coalesce(doc, ''),
     coalesce(basis, ''), {canonical}, coalesce(sup, ''), act)) END AS content_hash
-  {", " + ", ".join(f"CASE WHEN reason IS NULL AND p_{n} THEN i_{n} END AS ref_{n}" for n in ident_fields) if ident_fields else ""}
+  {"".join(f", CASE WHEN reason IS NULL AND p_{n} THEN i_{n} END AS ref_{n}" for n in ident_fields)}
 FROM v
 ORDER BY line
 """
@@ -328,7 +351,9 @@ ORDER BY line
     def _references(self, accepted: pa.Table, result: pa.Table, rejected: pa.Array) -> pa.Table:
         """Subjects named by identifier details of accepted rows (legal representatives...)."""
         ref_cols = [n for n in result.column_names if n.startswith("ref_")]
-        empty = pa.table({"line": pa.array([], pa.int64()), "identifier": pa.array([], pa.string())})
+        empty = pa.table(
+            {"line": pa.array([], pa.int64()), "identifier": pa.array([], pa.string())}
+        )
         if not ref_cols or accepted.num_rows == 0:
             return self._describe(empty)
         ok = result.filter(pc.invert(rejected))
@@ -343,13 +368,13 @@ ORDER BY line
         self.con.register("refs", refs)
         try:
             s = "identifier"
+            key = idsql.subject_key_sql(s, self.secret, KEY_HEX_CHARS)
             return self.con.sql(
-                f"""SELECT line, {idsql.subject_key_sql(s, self.secret, KEY_HEX_CHARS)} AS subject_key,
-                  identifier, {idsql.subject_kind_sql(s)} AS subject_kind,
-                  CASE WHEN {idsql.subject_kind_sql(s)} = 'person' THEN {idsql.resident_birth_sql(s)} END AS birth_date,
-                  CASE WHEN {idsql.subject_kind_sql(s)} = 'person' THEN {idsql.resident_sex_sql(s)} END AS sex,
-                  CASE WHEN {idsql.subject_kind_sql(s)} = 'person' THEN substr({s}, 1, 6) ELSE substr({s}, 3, 6) END AS region_code
-                FROM refs"""
+                f"""SELECT line, subject_key, identifier, kind AS subject_kind,
+                  CASE WHEN kind = 'person' THEN {idsql.resident_birth_sql(s)} END AS birth_date,
+                  CASE WHEN kind = 'person' THEN {idsql.resident_sex_sql(s)} END AS sex,
+                  CASE WHEN kind = 'person' THEN substr({s}, 1, 6) ELSE substr({s}, 3, 6) END AS region_code
+                FROM (SELECT line, identifier, {key} AS subject_key, {idsql.subject_kind_sql(s)} AS kind FROM refs)"""
             ).to_arrow_table()
         finally:
             self.con.unregister("refs")

@@ -51,7 +51,9 @@ class Store(abc.ABC):
         """A connection inside one transaction: committed on success, rolled back on error."""
 
     @abc.abstractmethod
-    def load_staged(self, conn: Connection, table: str, files: list[Path], columns: dict[str, str]) -> None:
+    def load_staged(
+        self, conn: Connection, table: str, files: list[Path], columns: dict[str, str]
+    ) -> None:
         """Create temporary ``table`` (column -> SQL type) from the spool's Parquet ``files``."""
 
     @abc.abstractmethod

@@ -100,7 +100,9 @@ class EmbeddedStore(Store):
         finally:
             con.close()
 
-    def load_staged(self, conn: Connection, table: str, files: list[Path], columns: dict[str, str]) -> None:
+    def load_staged(
+        self, conn: Connection, table: str, files: list[Path], columns: dict[str, str]
+    ) -> None:
         cols = ", ".join(f"CAST({c} AS {t}) AS {c}" for c, t in columns.items())
         if files:
             paths = "[" + ", ".join("'" + str(p).replace("'", "''") + "'" for p in files) + "]"

@@ -77,7 +77,9 @@ class PostgresStore(Store):
         finally:
             con.close()
 
-    def load_staged(self, conn: Connection, table: str, files: list[Path], columns: dict[str, str]) -> None:
+    def load_staged(
+        self, conn: Connection, table: str, files: list[Path], columns: dict[str, str]
+    ) -> None:
         assert isinstance(conn, PgConnection)
         defs = ", ".join(f"{c} {t}" for c, t in columns.items())
         conn.execute(f"CREATE TEMP TABLE {table} ({defs}) ON COMMIT DROP")
