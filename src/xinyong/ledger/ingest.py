@@ -27,7 +27,7 @@ from xinyong.ledger.readers import RecordFile, Unreadable
 from xinyong.ledger.records import COLUMNS
 from xinyong.ledger.sources import get_source
 from xinyong.ledger.spool import Spool
-from xinyong.ledger.validate import ValidatedBatch, Validator
+from xinyong.ledger.validate import Validator
 
 Progress = Callable[[int, int, str], None]  # (done, total, unit)
 
@@ -103,11 +103,10 @@ def ingest_file(
                 spool.write("rejects", _unreadable_table(chunk.unreadable))
                 by_reason.update(u.reason for u in chunk.unreadable)
             if chunk.table.num_rows:
-                checked = validator.validate(chunk.table)
-                spool.write("staged", checked.accepted)
+                checked = validator.spool(chunk.table, spool.part("staged"))
                 spool.write("refs", checked.references)
                 if checked.rejected.num_rows:
-                    spool.write("rejects", _rejected_table(checked, validator))
+                    spool.write("rejects", _rejected_table(checked.rejected, validator))
                     by_reason.update(checked.rejected.column("reason").to_pylist())
             if progress:
                 progress(chunk.progress, record_file.total, record_file.unit)
@@ -156,10 +155,10 @@ def _unreadable_table(rows: list[Unreadable]) -> pa.Table:
     )
 
 
-def _rejected_table(checked: ValidatedBatch, validator: Validator) -> pa.Table:
+def _rejected_table(rejected: pa.Table, validator: Validator) -> pa.Table:
     grant = ", ".join(sorted(validator.grant.categories)) or "nothing"
     out: dict[str, list[Any]] = {n: [] for n in REJECT_SCHEMA.names}
-    for row in checked.rejected.to_pylist():
+    for row in rejected.to_pylist():
         record = {c: row[f"r_{c}"] for c in COLUMNS}
         reason, fieldname = row["reason"], row["field"]
         value, hint = _message_facts(reason, record, row["hint"], grant)

@@ -46,37 +46,62 @@ REF_COLUMNS = {
     "region_code": "VARCHAR",
 }
 
-_CLASSIFY = """
-CREATE TEMP TABLE merged AS
-SELECT s.*,
-  CASE
-    WHEN s.dup_rank > 1 OR EXISTS (
-      SELECT 1 FROM records r WHERE r.source_id = s.source_id
-        AND r.source_record_id = s.source_record_id AND r.content_hash = s.content_hash)
-      THEN 'duplicate'
-    WHEN s.action <> 'correct' AND (s.first_hash <> s.content_hash OR EXISTS (
-      SELECT 1 FROM records r WHERE r.source_id = s.source_id
-        AND r.source_record_id = s.source_record_id))
-      THEN 'conflict'
-  END AS status
-FROM (
-  SELECT staged.*,
-    row_number() OVER (PARTITION BY source_record_id, content_hash ORDER BY line) AS dup_rank,
-    first_value(content_hash) OVER (PARTITION BY source_record_id ORDER BY line) AS first_hash
-  FROM staged
-) s
+# Rows that are not accepted, with why. Usually few; each step leaves rows it already
+# classified alone, so the order of the steps is the order of precedence.
+_EXCEPTIONS = "CREATE TEMP TABLE exceptions (line BIGINT, status VARCHAR)"
+
+_LEDGER_DUPLICATES = """
+INSERT INTO exceptions
+SELECT s.line, 'duplicate' FROM staged s
+WHERE EXISTS (SELECT 1 FROM records r WHERE r.source_id = s.source_id
+                AND r.source_record_id = s.source_record_id AND r.content_hash = s.content_hash)
+"""
+
+# Window functions only over ids that occur more than once in the file (rare).
+_FILE_REPEATS = """
+INSERT INTO exceptions
+SELECT line, status FROM (
+  SELECT s.line,
+    CASE
+      WHEN row_number() OVER (PARTITION BY s.source_record_id, s.content_hash ORDER BY s.line) > 1
+        THEN 'duplicate'
+      WHEN s.action <> 'correct'
+        AND first_value(s.content_hash) OVER (PARTITION BY s.source_record_id ORDER BY s.line) <> s.content_hash
+        THEN 'conflict'
+    END AS status
+  FROM staged s
+  WHERE s.source_record_id IN (
+    SELECT source_record_id FROM staged GROUP BY source_record_id HAVING count(*) > 1)
+) t
+WHERE status IS NOT NULL AND NOT EXISTS (SELECT 1 FROM exceptions e WHERE e.line = t.line)
+"""
+
+_LEDGER_CONFLICTS = """
+INSERT INTO exceptions
+SELECT s.line, 'conflict' FROM staged s
+WHERE s.action <> 'correct'
+  AND EXISTS (SELECT 1 FROM records r WHERE r.source_id = s.source_id
+                AND r.source_record_id = s.source_record_id)
+  AND NOT EXISTS (SELECT 1 FROM exceptions e WHERE e.line = s.line)
 """
 
 # Single level: a correction may supersede a record earlier in the same file that was
 # accepted; a chain of corrections within one file is checked one link at a time.
 _SUPERSEDES = """
-UPDATE merged SET status = 'supersedes_unknown'
-WHERE status IS NULL AND action <> 'add'
+INSERT INTO exceptions
+SELECT s.line, 'supersedes_unknown' FROM staged s
+WHERE s.action <> 'add'
+  AND NOT EXISTS (SELECT 1 FROM exceptions e WHERE e.line = s.line)
   AND NOT EXISTS (SELECT 1 FROM records r
-                  WHERE r.source_id = merged.source_id AND r.source_record_id = merged.supersedes)
-  AND NOT EXISTS (SELECT 1 FROM merged t
-                  WHERE t.source_record_id = merged.supersedes AND t.line < merged.line
-                    AND t.status IS NULL)
+                  WHERE r.source_id = s.source_id AND r.source_record_id = s.supersedes)
+  AND NOT EXISTS (SELECT 1 FROM staged t
+                  WHERE t.source_record_id = s.supersedes AND t.line < s.line
+                    AND NOT EXISTS (SELECT 1 FROM exceptions e WHERE e.line = t.line))
+"""
+
+_ACCEPTED = """
+CREATE TEMP VIEW accepted AS
+SELECT s.* FROM staged s WHERE NOT EXISTS (SELECT 1 FROM exceptions e WHERE e.line = s.line)
 """
 
 _SUBJECTS = """
@@ -84,30 +109,32 @@ INSERT INTO subjects (subject_key, identifier, kind, birth_date, sex, region_cod
 SELECT subject_key, min(identifier), min(subject_kind), min(birth_date), min(sex), min(region_code),
        CAST(? AS TIMESTAMP)
 FROM (
-  SELECT subject_key, identifier, subject_kind, birth_date, sex, region_code
-  FROM merged WHERE status IS NULL
+  SELECT subject_key, identifier, subject_kind, birth_date, sex, region_code FROM accepted
   UNION ALL
   SELECT f.subject_key, f.identifier, f.subject_kind, f.birth_date, f.sex, f.region_code
-  FROM refs f WHERE EXISTS (SELECT 1 FROM merged m WHERE m.line = f.line AND m.status IS NULL)
+  FROM refs f WHERE NOT EXISTS (SELECT 1 FROM exceptions e WHERE e.line = f.line)
 ) u
 WHERE NOT EXISTS (SELECT 1 FROM subjects x WHERE x.subject_key = u.subject_key)
 GROUP BY subject_key
 """
 
+# Event ids are the previous maximum plus the line: increasing in file order, unique, and
+# computed without sorting (they skip the lines that were not accepted).
 _RECORDS = """
 INSERT INTO records (event_id, submission_id, source_id, source_record_id, subject_key, category,
   occurred_on, amount, document, legal_basis, details, supersedes, action, content_hash,
   received_at, line)
-SELECT CAST(? AS BIGINT) + row_number() OVER (ORDER BY line), CAST(? AS VARCHAR), source_id,
+SELECT CAST(? AS BIGINT) + line, CAST(? AS VARCHAR), source_id,
   source_record_id, subject_key, category, occurred_on, amount, document, legal_basis, details,
   supersedes, action, content_hash, CAST(? AS TIMESTAMP), line
-FROM merged WHERE status IS NULL
+FROM accepted
 """
 
 _LATE_REJECTS = """
-SELECT line, status, source_record_id, identifier, category, occurred_on, amount, document,
-  legal_basis, supersedes, action
-FROM merged WHERE status IN ('conflict', 'supersedes_unknown') ORDER BY line
+SELECT s.line, e.status, s.source_record_id, s.identifier, s.category, s.occurred_on, s.amount,
+  s.document, s.legal_basis, s.supersedes, s.action
+FROM staged s JOIN exceptions e ON e.line = s.line
+WHERE e.status IN ('conflict', 'supersedes_unknown') ORDER BY s.line
 """
 
 
@@ -139,24 +166,25 @@ def merge_submission(
     received_at: dt.datetime,
 ) -> MergeOutcome:
     store.lock_for_merge(conn)
-    store.load_staged(conn, "staged", spool.files("staged"), STAGED_COLUMNS)
+    store.load_staged(conn, "staged", spool.files("staged"), STAGED_COLUMNS, accepted_only=True)
     store.load_staged(conn, "refs", spool.files("refs"), REF_COLUMNS)
-    conn.execute(_CLASSIFY)
-    conn.execute(_SUPERSEDES)
-    counts = dict(
-        conn.execute("SELECT coalesce(status, 'accepted'), count(*) FROM merged GROUP BY 1")
-    )
+    for statement in (_EXCEPTIONS, _LEDGER_DUPLICATES, _FILE_REPEATS, _LEDGER_CONFLICTS, _SUPERSEDES, _ACCEPTED):
+        conn.execute(statement)
+    staged = int(conn.scalar("SELECT count(*) FROM staged") or 0)
+    counts = dict(conn.execute("SELECT status, count(*) FROM exceptions GROUP BY status"))
     outcome = MergeOutcome(
-        accepted=int(counts.get("accepted", 0)), duplicates=int(counts.get("duplicate", 0))
+        accepted=staged - sum(int(v) for v in counts.values()),
+        duplicates=int(counts.get("duplicate", 0)),
     )
     outcome.late_rejects = conn.dicts(_LATE_REJECTS)
     base = int(conn.scalar("SELECT coalesce(max(event_id), 0) FROM records"))
     if outcome.accepted:
         conn.execute(_SUBJECTS, [received_at])
         conn.execute(_RECORDS, [base, spool.submission_id, received_at])
-        outcome.first_event, outcome.last_event = base + 1, base + outcome.accepted
+        first, last = conn.one("SELECT min(line), max(line) FROM accepted") or (0, 0)
+        outcome.first_event, outcome.last_event = base + int(first), base + int(last)
     digest = conn.scalar(
-        f"SELECT {store.xor_digest_sql('content_hash')} FROM merged WHERE status IS NULL"
+        f"SELECT {store.xor_digest_sql('content_hash')} FROM accepted"
     )
     digest_hex = f"{int(digest or 0) & 0xFFFFFFFFFFFFFFFF:016x}"
     rejected = file.rejected_early + len(outcome.late_rejects)

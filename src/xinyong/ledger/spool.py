@@ -32,9 +32,13 @@ class Spool:
     def write(self, kind: str, table: pa.Table) -> None:
         if table.num_rows == 0:
             return
+        pq.write_table(table, self.part(kind), compression="lz4")
+
+    def part(self, kind: str) -> Path:
+        """A fresh path for a part that someone else (DuckDB) writes."""
         n = self._parts.get(kind, 0)
         self._parts[kind] = n + 1
-        pq.write_table(table, self.dir / f"{kind}-{n:05d}.parquet", compression="lz4")
+        return self.dir / f"{kind}-{n:05d}.parquet"
 
     def files(self, kind: str) -> list[Path]:
         return sorted(self.dir.glob(f"{kind}-*.parquet"))

@@ -11,12 +11,13 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from xinyong.catalog.model import Catalog, DetailField
+from xinyong.catalog.model import Catalog, Category, DetailField
 from xinyong.ids import sql as idsql
 from xinyong.ids.pseudonym import KEY_HEX_CHARS
 from xinyong.ledger.records import ACTIONS, COLUMNS, LINE
@@ -52,6 +53,16 @@ class Grant:
 
     source_id: str
     categories: frozenset[str]
+
+
+REJECTED_COLUMNS = ["line", "reason", "field", "hint", *(f"r_{c}" for c in COLUMNS)]
+
+
+@dataclass
+class SpooledBatch:
+    accepted: int  # rows written to the part with a NULL reason
+    rejected: pa.Table  # REJECTED_COLUMNS
+    references: pa.Table  # subjects named in identifier details: line + subject columns
 
 
 @dataclass
@@ -158,36 +169,97 @@ class Validator:
         self.con.execute("CREATE TABLE cats AS SELECT * FROM _cats")
         self.con.unregister("_cats")
 
-    def validate(self, batch: pa.RecordBatch | pa.Table) -> ValidatedBatch:
-        table = batch if isinstance(batch, pa.Table) else pa.Table.from_batches([batch])
+    def _sql_for(self, table: pa.Table) -> str:
         key = tuple((f.name, str(f.type)) for f in table.schema)
         sql = self._sql_by_schema.get(key)
         if sql is None:
             sql = self._sql_by_schema[key] = self._build_sql(table.schema)
+        return sql
+
+    def validate(self, batch: pa.RecordBatch | pa.Table) -> ValidatedBatch:
+        """Validate in memory (for small batches and the HTTP API)."""
+        table = batch if isinstance(batch, pa.Table) else pa.Table.from_batches([batch])
         self.con.register("batch", table)
         try:
-            result = self.con.sql(sql).to_arrow_table()
+            result = self.con.sql(f"SELECT * FROM ({self._sql_for(table)}) ORDER BY line").to_arrow_table()
         finally:
             self.con.unregister("batch")
         rejected_mask = pc.is_valid(result.column("reason"))
         accepted = result.filter(pc.invert(rejected_mask)).select(list(ACCEPTED_COLUMNS))
-        rejected = result.filter(rejected_mask).select(
-            ["line", "reason", "field", "hint", *(f"r_{c}" for c in COLUMNS)]
-        )
-        references = self._references(accepted, result, rejected_mask)
+        rejected = result.filter(rejected_mask).select(REJECTED_COLUMNS)
+        self.con.register("result", result)
+        try:
+            references = self._references("result")
+        finally:
+            self.con.unregister("result")
         return ValidatedBatch(accepted=accepted, rejected=rejected, references=references)
+
+    def spool(self, batch: pa.Table, part: Path) -> SpooledBatch:
+        """Validate a batch straight into a Parquet part: accepted rows carry a NULL
+        ``reason``, rejected rows their reason and raw columns. DuckDB writes the part
+        itself, so the rows never pass through Python."""
+        sql = self._sql_for(batch)
+        raw = ", ".join(f"CASE WHEN reason IS NOT NULL THEN r_{c} END AS r_{c}" for c in COLUMNS)
+        refs = "".join(f", ref_{n}" for n in self._ident_fields())
+        target = str(part).replace("'", "''")
+        self.con.register("batch", batch)
+        try:
+            self.con.execute(
+                f"COPY (SELECT {', '.join(ACCEPTED_COLUMNS)}, reason, field, hint, {raw}{refs}"
+                f" FROM ({sql})) TO '{target}' (FORMAT parquet, COMPRESSION lz4)"
+            ).fetchall()
+        finally:
+            self.con.unregister("batch")
+        scan = f"read_parquet('{target}')"
+        counts = self.con.execute(f"SELECT count(*) FILTER (WHERE reason IS NULL) FROM {scan}").fetchall()[0]
+        rejected = self.con.sql(
+            f"SELECT {', '.join(REJECTED_COLUMNS)} FROM {scan} WHERE reason IS NOT NULL ORDER BY line"
+        ).to_arrow_table()
+        return SpooledBatch(
+            accepted=int(counts[0]) if counts else 0, rejected=rejected, references=self._references(scan)
+        )
+
+    def _ident_fields(self) -> list[str]:
+        return [n for n, f in self._fields().items() if f.type == "identifier"]
+
+    def _references(self, relation: str) -> pa.Table:
+        """Subjects named by identifier details of accepted rows (legal representatives...)."""
+        names = self._ident_fields()
+        if not names:
+            refs = "SELECT CAST(NULL AS BIGINT) AS line, CAST(NULL AS VARCHAR) AS identifier WHERE false"
+        else:
+            refs = " UNION ALL ".join(
+                f"SELECT line, ref_{n} AS identifier FROM {relation} WHERE reason IS NULL AND ref_{n} IS NOT NULL"
+                for n in names
+            )
+        s = "identifier"
+        key = idsql.subject_key_sql(s, self.secret, KEY_HEX_CHARS)
+        return self.con.sql(
+            f"""SELECT line, subject_key, identifier, kind AS subject_kind,
+              CASE WHEN kind = 'person' THEN {idsql.resident_birth_sql(s)} END AS birth_date,
+              CASE WHEN kind = 'person' THEN {idsql.resident_sex_sql(s)} END AS sex,
+              CASE WHEN kind = 'person' THEN substr({s}, 1, 6) ELSE substr({s}, 3, 6) END AS region_code
+            FROM (SELECT line, identifier, {key} AS subject_key, {idsql.subject_kind_sql(s)} AS kind
+                  FROM ({refs}))"""
+        ).to_arrow_table()
 
     # -- SQL generation -------------------------------------------------------------
 
     def _fields(self) -> dict[str, DetailField]:
-        """Every detail field of the catalogue by name (types agree across categories)."""
+        """Detail fields of the granted categories by name (types agree across categories).
+
+        Only the source's grant matters: a record in any other category is rejected before
+        its details are looked at, so the SQL checks only what this source may send."""
         fields: dict[str, DetailField] = {}
-        for category in self.catalog.categories.values():
+        for category in self._granted():
             for name, field in category.details.items():
                 if not _FIELD_NAME.match(name):
                     raise ValueError(f"detail field name {name!r} in {category.code}")
                 fields.setdefault(name, field)
         return fields
+
+    def _granted(self) -> list[Category]:
+        return [c for c in self.catalog.categories.values() if c.code in self.grant.categories]
 
     def _build_sql(self, schema: pa.Schema) -> str:
         names = set(schema.names)
@@ -205,7 +277,8 @@ class Validator:
                 norm.append(f'CAST("{col}" AS VARCHAR) AS r_{col}')
 
         fields = self._fields()
-        struct_spec = "{" + ", ".join(f'"{n}": "JSON"' for n in fields) + "}"
+        # json_transform needs at least one field; "_" is never a declared name.
+        struct_spec = "{" + ", ".join(f'"{n}": "JSON"' for n in fields or {"_": None}) + "}"
         per_field = []
         for n in fields:
             raw = f'dx."{n}"'
@@ -215,7 +288,7 @@ class Validator:
                 f" ELSE CAST({raw} AS VARCHAR) END AS v_{n}"
             )
             per_field.append(f"left(CAST({raw} AS VARCHAR), 1) IN ('{{', '[') AS c_{n}")
-        ident_fields = [n for n, f in fields.items() if f.type == "identifier"]
+        ident_fields = self._ident_fields()
         ident_cols = [f"{idsql.compact_sql(f'v_{n}')} AS i_{n}" for n in ident_fields]
         ident_kinds = [
             f"CASE WHEN p_{n} THEN {idsql.subject_kind_sql(f'i_{n}')} END AS k_{n}"
@@ -223,7 +296,7 @@ class Validator:
         ]
 
         problem_cases, canonical_cases = [], []
-        for cat in self.catalog.categories.values():
+        for cat in self._granted():
             checks = []
             for n, f in cat.details.items():
                 if f.required:
@@ -238,7 +311,7 @@ class Validator:
             body = f"'{{' || concat_ws(',', {', '.join(parts)}) || '}}'" if parts else "'{}'"
             canonical_cases.append(f"WHEN {_q(cat.code)} THEN {body}")
         detail_problem = f"CASE cat {' '.join(problem_cases)} END" if problem_cases else "NULL"
-        canonical = f"CASE cat {' '.join(canonical_cases)} END"
+        canonical = f"CASE cat {' '.join(canonical_cases)} END" if canonical_cases else "'{}'"
 
         sid = "sid"
         key_sql = idsql.subject_key_sql(sid, self.secret, KEY_HEX_CHARS)
@@ -252,7 +325,6 @@ WITH n AS (
 ), c AS (
   SELECT n.*,
     nullif(trim(r_source_record_id), '') AS srid,
-    {idsql.compact_sql("coalesce(r_subject, '')")} AS sid,
     nullif(trim(r_category), '') AS cat,
     nullif(trim(r_occurred_on), '') AS occ_text,
     nullif(trim(r_amount), '') AS amt_text,
@@ -262,16 +334,24 @@ WITH n AS (
     nullif(trim(r_legal_basis), '') AS basis,
     coalesce(nullif(trim(r_details), ''), '{{}}') AS det_text
   FROM n
+), ids AS (
+  -- Each identifier is checked and keyed once per batch, however many records name it.
+  SELECT raw_subject, sid, kind, CASE WHEN kind IS NOT NULL THEN {key_sql} END AS id_key,
+    CASE WHEN kind = 'person' THEN {idsql.resident_birth_sql(sid)} END AS id_birth,
+    CASE WHEN kind = 'person' THEN {idsql.resident_sex_sql(sid)} END AS id_sex,
+    CASE WHEN kind = 'person' THEN substr(sid, 1, 6) ELSE substr(sid, 3, 6) END AS id_region
+  FROM (SELECT raw_subject, sid, {idsql.subject_kind_sql(sid)} AS kind
+        FROM (SELECT raw_subject, {idsql.compact_sql("raw_subject")} AS sid
+              FROM (SELECT DISTINCT coalesce(r_subject, '') AS raw_subject FROM c)))
 ), d AS (
-  SELECT c.*,
+  SELECT c.*, ids.*,
     CASE WHEN regexp_full_match(occ_text, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}')
       THEN TRY_CAST(occ_text AS DATE) END AS occ,
     CASE WHEN regexp_full_match(amt_text, '-?[0-9]{{1,16}}([.][0-9]{{1,2}})?')
       THEN CAST(amt_text AS DECIMAL(18, 2)) END AS amt,
     (left(det_text, 1) = '{{' AND json_valid(det_text)) AS det_ok,
-    {idsql.subject_kind_sql(sid)} AS kind,
     cats.code IS NOT NULL AS cat_known, cats.granted, cats.subject_kinds, cats.allowed_keys
-  FROM c LEFT JOIN cats ON cats.code = c.cat
+  FROM c LEFT JOIN ids ON ids.raw_subject = coalesce(c.r_subject, '') LEFT JOIN cats ON cats.code = c.cat
 ), j AS (
   SELECT d.*,
     CASE WHEN det_ok THEN det_text ELSE '{{}}' END AS detj
@@ -312,6 +392,11 @@ WITH n AS (
       WHEN detail_problem IS NOT NULL THEN split_part(detail_problem, '|', 1)
     END AS reason
   FROM r
+), w AS (
+  SELECT v.*,
+    CASE WHEN reason IS NULL THEN id_key END AS skey,
+    CASE WHEN reason IS NULL THEN {canonical} END AS details_c
+  FROM v
 )
 SELECT
   line,
@@ -326,55 +411,23 @@ SELECT
   {", ".join(f"r_{col}" for col in COLUMNS)},
   {source} AS source_id,
   srid AS source_record_id,
-  CASE WHEN reason IS NULL THEN {key_sql} END AS subject_key,
+  skey AS subject_key,
   sid AS identifier,
   kind AS subject_kind,
-  CASE WHEN kind = 'person' THEN {idsql.resident_birth_sql(sid)} END AS birth_date,
-  CASE WHEN kind = 'person' THEN {idsql.resident_sex_sql(sid)} END AS sex,
-  CASE WHEN kind = 'person' THEN substr(sid, 1, 6) ELSE substr(sid, 3, 6) END AS region_code,
+  id_birth AS birth_date,
+  id_sex AS sex,
+  id_region AS region_code,
   cat AS category,
   occ AS occurred_on,
   amt AS amount,
   doc AS document,
   basis AS legal_basis,
-  CASE WHEN reason IS NULL THEN {canonical} END AS details,
+  details_c AS details,
   sup AS supersedes,
   act AS action,
   CASE WHEN reason IS NULL THEN sha256(concat_ws({sep}, {source}, srid,
-    {key_sql}, cat, CAST(occ AS VARCHAR), coalesce(CAST(amt AS VARCHAR), ''), coalesce(doc, ''),
-    coalesce(basis, ''), {canonical}, coalesce(sup, ''), act)) END AS content_hash
+    skey, cat, CAST(occ AS VARCHAR), coalesce(CAST(amt AS VARCHAR), ''), coalesce(doc, ''),
+    coalesce(basis, ''), details_c, coalesce(sup, ''), act)) END AS content_hash
   {"".join(f", CASE WHEN reason IS NULL AND p_{n} THEN i_{n} END AS ref_{n}" for n in ident_fields)}
-FROM v
-ORDER BY line
+FROM w
 """
-
-    def _references(self, accepted: pa.Table, result: pa.Table, rejected: pa.Array) -> pa.Table:
-        """Subjects named by identifier details of accepted rows (legal representatives...)."""
-        ref_cols = [n for n in result.column_names if n.startswith("ref_")]
-        empty = pa.table(
-            {"line": pa.array([], pa.int64()), "identifier": pa.array([], pa.string())}
-        )
-        if not ref_cols or accepted.num_rows == 0:
-            return self._describe(empty)
-        ok = result.filter(pc.invert(rejected))
-        parts = [
-            pa.table({"line": ok.column("line"), "identifier": ok.column(c)}) for c in ref_cols
-        ]
-        refs = pa.concat_tables(parts)
-        refs = refs.filter(pc.is_valid(refs.column("identifier")))
-        return self._describe(refs)
-
-    def _describe(self, refs: pa.Table) -> pa.Table:
-        self.con.register("refs", refs)
-        try:
-            s = "identifier"
-            key = idsql.subject_key_sql(s, self.secret, KEY_HEX_CHARS)
-            return self.con.sql(
-                f"""SELECT line, subject_key, identifier, kind AS subject_kind,
-                  CASE WHEN kind = 'person' THEN {idsql.resident_birth_sql(s)} END AS birth_date,
-                  CASE WHEN kind = 'person' THEN {idsql.resident_sex_sql(s)} END AS sex,
-                  CASE WHEN kind = 'person' THEN substr({s}, 1, 6) ELSE substr({s}, 3, 6) END AS region_code
-                FROM (SELECT line, identifier, {key} AS subject_key, {idsql.subject_kind_sql(s)} AS kind FROM refs)"""
-            ).to_arrow_table()
-        finally:
-            self.con.unregister("refs")

@@ -101,12 +101,15 @@ class EmbeddedStore(Store):
             con.close()
 
     def load_staged(
-        self, conn: Connection, table: str, files: list[Path], columns: dict[str, str]
+        self, conn: Connection, table: str, files: list[Path], columns: dict[str, str], *, accepted_only: bool = False
     ) -> None:
+        # A view: DuckDB reads the spool's Parquet where each statement needs it, in
+        # parallel, without copying the rows into memory first.
         cols = ", ".join(f"CAST({c} AS {t}) AS {c}" for c, t in columns.items())
         if files:
             paths = "[" + ", ".join("'" + str(p).replace("'", "''") + "'" for p in files) + "]"
-            conn.execute(f"CREATE TEMP TABLE {table} AS SELECT {cols} FROM read_parquet({paths})")
+            where = " WHERE reason IS NULL" if accepted_only else ""
+            conn.execute(f"CREATE TEMP VIEW {table} AS SELECT {cols} FROM read_parquet({paths}){where}")
         else:
             defs = ", ".join(f"{c} {t}" for c, t in columns.items())
             conn.execute(f"CREATE TEMP TABLE {table} ({defs})")

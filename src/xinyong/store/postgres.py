@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from xinyong.errors import StoreError
@@ -78,7 +79,7 @@ class PostgresStore(Store):
             con.close()
 
     def load_staged(
-        self, conn: Connection, table: str, files: list[Path], columns: dict[str, str]
+        self, conn: Connection, table: str, files: list[Path], columns: dict[str, str], *, accepted_only: bool = False
     ) -> None:
         assert isinstance(conn, PgConnection)
         defs = ", ".join(f"{c} {t}" for c, t in columns.items())
@@ -86,7 +87,10 @@ class PostgresStore(Store):
         names = list(columns)
         with conn.con.cursor().copy(f"COPY {table} ({', '.join(names)}) FROM STDIN") as copy:
             for path in files:
-                for batch in pq.ParquetFile(path).iter_batches(batch_size=50_000, columns=names):
+                read = [*names, "reason"] if accepted_only else names
+                for batch in pq.ParquetFile(path).iter_batches(batch_size=50_000, columns=read):
+                    if accepted_only:
+                        batch = batch.filter(pc.is_null(batch.column("reason")))
                     cols = [batch.column(n).to_pylist() for n in names]
                     for row in zip(*cols, strict=True):
                         copy.write_row(row)
