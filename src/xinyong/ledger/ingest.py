@@ -105,6 +105,7 @@ def ingest_file(
             if chunk.table.num_rows:
                 checked = validator.spool(chunk.table, spool.part("staged"))
                 spool.write("refs", checked.references)
+                spool.write("subjects", checked.subjects)
                 if checked.rejected.num_rows:
                     spool.write("rejects", _rejected_table(checked.rejected, validator))
                     by_reason.update(checked.rejected.column("reason").to_pylist())
@@ -204,6 +205,7 @@ def _message_facts(
 def _write_rejects(spool: Spool, late: list[dict[str, Any]], target: Path) -> None:
     """All rejects of the file, in line order, as JSON Lines; written whole, then renamed."""
     con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")  # it would write to stdout
     try:
         files = spool.files("rejects")
         late_table = pa.table(

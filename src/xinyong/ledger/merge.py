@@ -36,6 +36,14 @@ STAGED_COLUMNS = {
     "action": "VARCHAR",
     "content_hash": "VARCHAR",
 }
+SUBJECT_COLUMNS = {
+    "subject_key": "VARCHAR",
+    "identifier": "VARCHAR",
+    "subject_kind": "VARCHAR",
+    "birth_date": "DATE",
+    "sex": "VARCHAR",
+    "region_code": "VARCHAR",
+}
 REF_COLUMNS = {
     "line": "BIGINT",
     "subject_key": "VARCHAR",
@@ -104,18 +112,29 @@ CREATE TEMP VIEW accepted AS
 SELECT s.* FROM staged s WHERE NOT EXISTS (SELECT 1 FROM exceptions e WHERE e.line = s.line)
 """
 
+# Subjects of rows that became exceptions, unless another row of theirs was accepted.
+_ORPHANS = """
+CREATE TEMP TABLE orphans AS
+SELECT DISTINCT s.subject_key FROM staged s JOIN exceptions e ON e.line = s.line
+EXCEPT
+SELECT s.subject_key FROM staged s
+WHERE NOT EXISTS (SELECT 1 FROM exceptions e WHERE e.line = s.line)
+  AND s.subject_key IN (SELECT s2.subject_key FROM staged s2 JOIN exceptions e2 ON e2.line = s2.line)
+"""
+
+# Subject attributes follow from the key, so any row per key will do (DISTINCT ON).
 _SUBJECTS = """
 INSERT INTO subjects (subject_key, identifier, kind, birth_date, sex, region_code, first_seen)
-SELECT subject_key, min(identifier), min(subject_kind), min(birth_date), min(sex), min(region_code),
+SELECT DISTINCT ON (subject_key) subject_key, identifier, subject_kind, birth_date, sex, region_code,
        CAST(? AS TIMESTAMP)
 FROM (
-  SELECT subject_key, identifier, subject_kind, birth_date, sex, region_code FROM accepted
+  SELECT b.* FROM batch_subjects b
+  WHERE NOT EXISTS (SELECT 1 FROM orphans o WHERE o.subject_key = b.subject_key)
   UNION ALL
   SELECT f.subject_key, f.identifier, f.subject_kind, f.birth_date, f.sex, f.region_code
   FROM refs f WHERE NOT EXISTS (SELECT 1 FROM exceptions e WHERE e.line = f.line)
 ) u
 WHERE NOT EXISTS (SELECT 1 FROM subjects x WHERE x.subject_key = u.subject_key)
-GROUP BY subject_key
 """
 
 # Event ids are the previous maximum plus the line: increasing in file order, unique, and
@@ -168,24 +187,31 @@ def merge_submission(
     store.lock_for_merge(conn)
     store.load_staged(conn, "staged", spool.files("staged"), STAGED_COLUMNS, accepted_only=True)
     store.load_staged(conn, "refs", spool.files("refs"), REF_COLUMNS)
-    for statement in (_EXCEPTIONS, _LEDGER_DUPLICATES, _FILE_REPEATS, _LEDGER_CONFLICTS, _SUPERSEDES, _ACCEPTED):
+    store.load_staged(conn, "batch_subjects", spool.files("subjects"), SUBJECT_COLUMNS)
+    for statement in (
+        _EXCEPTIONS,
+        _LEDGER_DUPLICATES,
+        _FILE_REPEATS,
+        _LEDGER_CONFLICTS,
+        _SUPERSEDES,
+        _ACCEPTED,
+    ):
         conn.execute(statement)
-    staged = int(conn.scalar("SELECT count(*) FROM staged") or 0)
     counts = dict(conn.execute("SELECT status, count(*) FROM exceptions GROUP BY status"))
-    outcome = MergeOutcome(
-        accepted=staged - sum(int(v) for v in counts.values()),
-        duplicates=int(counts.get("duplicate", 0)),
-    )
+    outcome = MergeOutcome(duplicates=int(counts.get("duplicate", 0)))
     outcome.late_rejects = conn.dicts(_LATE_REJECTS)
     base = int(conn.scalar("SELECT coalesce(max(event_id), 0) FROM records"))
-    if outcome.accepted:
-        conn.execute(_SUBJECTS, [received_at])
-        conn.execute(_RECORDS, [base, spool.submission_id, received_at])
-        first, last = conn.one("SELECT min(line), max(line) FROM accepted") or (0, 0)
-        outcome.first_event, outcome.last_event = base + int(first), base + int(last)
-    digest = conn.scalar(
-        f"SELECT {store.xor_digest_sql('content_hash')} FROM accepted"
+    conn.execute(_ORPHANS)
+    conn.execute(_SUBJECTS, [received_at])
+    conn.execute(_RECORDS, [base, spool.submission_id, received_at])
+    # What was written, read back from the new rows of the ledger itself.
+    written = conn.one(
+        f"SELECT count(*), min(event_id), max(event_id), {store.xor_digest_sql('content_hash')}"
+        " FROM records WHERE event_id > ?",
+        [base],
     )
+    count, first, last, digest = written or (0, None, None, 0)
+    outcome.accepted, outcome.first_event, outcome.last_event = int(count), first, last
     digest_hex = f"{int(digest or 0) & 0xFFFFFFFFFFFFFFFF:016x}"
     rejected = file.rejected_early + len(outcome.late_rejects)
     conn.execute(

@@ -55,6 +55,7 @@ class Grant:
     categories: frozenset[str]
 
 
+SUBJECT_COLUMNS = ["subject_key", "identifier", "subject_kind", "birth_date", "sex", "region_code"]
 REJECTED_COLUMNS = ["line", "reason", "field", "hint", *(f"r_{c}" for c in COLUMNS)]
 
 
@@ -63,6 +64,7 @@ class SpooledBatch:
     accepted: int  # rows written to the part with a NULL reason
     rejected: pa.Table  # REJECTED_COLUMNS
     references: pa.Table  # subjects named in identifier details: line + subject columns
+    subjects: pa.Table  # SUBJECT_COLUMNS of the accepted rows, distinct
 
 
 @dataclass
@@ -146,11 +148,18 @@ class Validator:
         self.grant = grant
         self.secret = secret
         self.today = today
-        self.con = duckdb.connect()
-        self.con.execute("SET threads TO 2")
+        self.con = duckdb.connect(config={"threads": 2})
+        self.con.execute("SET enable_progress_bar = false")  # it would write to stdout
         idsql.create_regions_table(self.con)
         self._create_category_table()
         self._sql_by_schema: dict[tuple[tuple[str, str], ...], str] = {}
+        # Identifiers already checked and keyed by this validator: a subject named by many
+        # records is validated and hashed once per ingestion, not once per record.
+        self.con.execute(
+            "CREATE TABLE id_cache (raw_subject VARCHAR, sid VARCHAR, kind VARCHAR, id_key VARCHAR,"
+            " id_birth DATE, id_sex VARCHAR, id_region VARCHAR)"
+        )
+        self.con.execute("CREATE TABLE id_emitted (subject_key VARCHAR)")
 
     def close(self) -> None:
         self.con.close()
@@ -176,12 +185,40 @@ class Validator:
             sql = self._sql_by_schema[key] = self._build_sql(table.schema)
         return sql
 
+    CACHE_LIMIT = 2_000_000  # identifiers kept between batches (about 250 MB at most)
+
+    def _fill_id_cache(self, table: pa.Table) -> None:
+        """Check and key the batch's identifiers that the cache does not know yet."""
+        count = self.con.execute("SELECT count(*) FROM id_cache").fetchall()[0][0]
+        if count > self.CACHE_LIMIT:
+            # Forgetting is safe: an identifier is checked again, and a subject emitted twice
+            # is inserted once by the merge.
+            self.con.execute("DELETE FROM id_cache")
+            self.con.execute("DELETE FROM id_emitted")
+        raw = "coalesce(CAST(subject AS VARCHAR), '')" if "subject" in table.schema.names else "''"
+        sid = "sid"
+        self.con.execute(f"""
+INSERT INTO id_cache
+SELECT raw_subject, sid, kind,
+  CASE WHEN kind IS NOT NULL THEN {idsql.subject_key_sql(sid, self.secret, KEY_HEX_CHARS)} END,
+  CASE WHEN kind = 'person' THEN {idsql.resident_birth_sql(sid)} END,
+  CASE WHEN kind = 'person' THEN {idsql.resident_sex_sql(sid)} END,
+  CASE WHEN kind = 'person' THEN substr(sid, 1, 6) ELSE substr(sid, 3, 6) END
+FROM (SELECT raw_subject, sid, {idsql.subject_kind_sql(sid)} AS kind
+      FROM (SELECT raw_subject, {idsql.compact_sql("raw_subject")} AS sid
+            FROM (SELECT DISTINCT {raw} AS raw_subject FROM batch) b
+            WHERE NOT EXISTS (SELECT 1 FROM id_cache c WHERE c.raw_subject = b.raw_subject)))
+""").fetchall()
+
     def validate(self, batch: pa.RecordBatch | pa.Table) -> ValidatedBatch:
         """Validate in memory (for small batches and the HTTP API)."""
         table = batch if isinstance(batch, pa.Table) else pa.Table.from_batches([batch])
         self.con.register("batch", table)
         try:
-            result = self.con.sql(f"SELECT * FROM ({self._sql_for(table)}) ORDER BY line").to_arrow_table()
+            self._fill_id_cache(table)
+            result = self.con.sql(
+                f"SELECT * FROM ({self._sql_for(table)}) ORDER BY line"
+            ).to_arrow_table()
         finally:
             self.con.unregister("batch")
         rejected_mask = pc.is_valid(result.column("reason"))
@@ -204,6 +241,7 @@ class Validator:
         target = str(part).replace("'", "''")
         self.con.register("batch", batch)
         try:
+            self._fill_id_cache(batch)
             self.con.execute(
                 f"COPY (SELECT {', '.join(ACCEPTED_COLUMNS)}, reason, field, hint, {raw}{refs}"
                 f" FROM ({sql})) TO '{target}' (FORMAT parquet, COMPRESSION lz4)"
@@ -211,12 +249,25 @@ class Validator:
         finally:
             self.con.unregister("batch")
         scan = f"read_parquet('{target}')"
-        counts = self.con.execute(f"SELECT count(*) FILTER (WHERE reason IS NULL) FROM {scan}").fetchall()[0]
+        counts = self.con.execute(
+            f"SELECT count(*) FILTER (WHERE reason IS NULL) FROM {scan}"
+        ).fetchall()[0]
         rejected = self.con.sql(
             f"SELECT {', '.join(REJECTED_COLUMNS)} FROM {scan} WHERE reason IS NOT NULL ORDER BY line"
         ).to_arrow_table()
+        # Subjects of accepted rows, each once per ingestion (id_emitted remembers).
+        subjects = self.con.sql(
+            f"SELECT DISTINCT {', '.join(SUBJECT_COLUMNS)} FROM {scan} p WHERE reason IS NULL"
+            " AND NOT EXISTS (SELECT 1 FROM id_emitted e WHERE e.subject_key = p.subject_key)"
+        ).to_arrow_table()
+        self.con.register("new_subjects", subjects)
+        self.con.execute("INSERT INTO id_emitted SELECT subject_key FROM new_subjects").fetchall()
+        self.con.unregister("new_subjects")
         return SpooledBatch(
-            accepted=int(counts[0]) if counts else 0, rejected=rejected, references=self._references(scan)
+            accepted=int(counts[0]),
+            rejected=rejected,
+            references=self._references(scan),
+            subjects=subjects,
         )
 
     def _ident_fields(self) -> list[str]:
@@ -313,8 +364,6 @@ class Validator:
         detail_problem = f"CASE cat {' '.join(problem_cases)} END" if problem_cases else "NULL"
         canonical = f"CASE cat {' '.join(canonical_cases)} END" if canonical_cases else "'{}'"
 
-        sid = "sid"
-        key_sql = idsql.subject_key_sql(sid, self.secret, KEY_HEX_CHARS)
         actions = ", ".join(_q(a) for a in ACTIONS)
         source = _q(self.grant.source_id)
         today = _q(self.today.isoformat())
@@ -335,14 +384,7 @@ WITH n AS (
     coalesce(nullif(trim(r_details), ''), '{{}}') AS det_text
   FROM n
 ), ids AS (
-  -- Each identifier is checked and keyed once per batch, however many records name it.
-  SELECT raw_subject, sid, kind, CASE WHEN kind IS NOT NULL THEN {key_sql} END AS id_key,
-    CASE WHEN kind = 'person' THEN {idsql.resident_birth_sql(sid)} END AS id_birth,
-    CASE WHEN kind = 'person' THEN {idsql.resident_sex_sql(sid)} END AS id_sex,
-    CASE WHEN kind = 'person' THEN substr(sid, 1, 6) ELSE substr(sid, 3, 6) END AS id_region
-  FROM (SELECT raw_subject, sid, {idsql.subject_kind_sql(sid)} AS kind
-        FROM (SELECT raw_subject, {idsql.compact_sql("raw_subject")} AS sid
-              FROM (SELECT DISTINCT coalesce(r_subject, '') AS raw_subject FROM c)))
+  SELECT * FROM id_cache
 ), d AS (
   SELECT c.*, ids.*,
     CASE WHEN regexp_full_match(occ_text, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}')

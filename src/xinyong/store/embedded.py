@@ -57,10 +57,13 @@ class EmbeddedStore(Store):
         delay = 0.005
         while True:
             try:
-                return duckdb.connect(
+                con = duckdb.connect(
                     str(self.path),
                     config={"threads": 2, "memory_limit": self.settings.memory_limit},
                 )
+                # DuckDB draws progress on stdout, which would corrupt --json output.
+                con.execute("SET enable_progress_bar = false")
+                return con
             except duckdb.IOException as exc:
                 text = str(exc)
                 if "lock" not in text.lower():
@@ -101,7 +104,13 @@ class EmbeddedStore(Store):
             con.close()
 
     def load_staged(
-        self, conn: Connection, table: str, files: list[Path], columns: dict[str, str], *, accepted_only: bool = False
+        self,
+        conn: Connection,
+        table: str,
+        files: list[Path],
+        columns: dict[str, str],
+        *,
+        accepted_only: bool = False,
     ) -> None:
         # A view: DuckDB reads the spool's Parquet where each statement needs it, in
         # parallel, without copying the rows into memory first.
@@ -109,7 +118,9 @@ class EmbeddedStore(Store):
         if files:
             paths = "[" + ", ".join("'" + str(p).replace("'", "''") + "'" for p in files) + "]"
             where = " WHERE reason IS NULL" if accepted_only else ""
-            conn.execute(f"CREATE TEMP VIEW {table} AS SELECT {cols} FROM read_parquet({paths}){where}")
+            conn.execute(
+                f"CREATE TEMP VIEW {table} AS SELECT {cols} FROM read_parquet({paths}){where}"
+            )
         else:
             defs = ", ".join(f"{c} {t}" for c, t in columns.items())
             conn.execute(f"CREATE TEMP TABLE {table} ({defs})")

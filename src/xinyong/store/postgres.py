@@ -79,7 +79,13 @@ class PostgresStore(Store):
             con.close()
 
     def load_staged(
-        self, conn: Connection, table: str, files: list[Path], columns: dict[str, str], *, accepted_only: bool = False
+        self,
+        conn: Connection,
+        table: str,
+        files: list[Path],
+        columns: dict[str, str],
+        *,
+        accepted_only: bool = False,
     ) -> None:
         assert isinstance(conn, PgConnection)
         defs = ", ".join(f"{c} {t}" for c, t in columns.items())

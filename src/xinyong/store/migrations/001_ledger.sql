@@ -5,8 +5,10 @@ CREATE TABLE meta (
     value VARCHAR NOT NULL
 );
 
+-- No primary key here: the embedded engine would keep an in-memory index of every key.
+-- Merges are serialised and insert only absent keys; PostgreSQL adds the key (002).
 CREATE TABLE subjects (
-    subject_key VARCHAR PRIMARY KEY,
+    subject_key VARCHAR NOT NULL,
     identifier VARCHAR NOT NULL,
     kind VARCHAR NOT NULL,
     birth_date DATE,

@@ -1,0 +1,137 @@
+"""The installed `xinyong` command, driven as a user would, on a fresh data directory."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests.factories import COMPANY, PERSON, PERSON_2, record, write_csv
+
+
+def run(data_dir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("XINYONG_")}
+    env.update(XINYONG_DATA_DIR=str(data_dir), COLUMNS="200")
+    proc = subprocess.run(["xinyong", *args], env=env, capture_output=True, text=True, timeout=300)
+    if check:
+        assert proc.returncode == 0, proc.stderr + proc.stdout
+    return proc
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return tmp_path / "data"
+
+
+def test_help_teaches(data_dir: Path) -> None:
+    top = run(data_dir, "--help").stdout
+    for command in ("init", "ingest", "demo", "sources", "catalog", "subject", "audit"):
+        assert command in top
+    ingest_help = run(data_dir, "ingest", "--help").stdout
+    assert "--source" in ingest_help and "Example" in ingest_help and "rejects" in ingest_help
+
+
+def test_a_clerk_ingests_a_file_with_bad_rows(data_dir: Path, tmp_path: Path) -> None:
+    added = json.loads(
+        run(
+            data_dir,
+            "sources",
+            "add",
+            "Dongcheng Court",
+            "--kind",
+            "court",
+            "--id",
+            "dc-court",
+            "--json",
+        ).stdout
+    )
+    assert added["credential"].startswith("xys_") and added["source_id"] == "dc-court"
+    rows = [
+        record(source_record_id="1", subject=PERSON),
+        record(source_record_id="2", subject="11010519491231002Y"),
+        record(source_record_id="3", subject=COMPANY, details={"situation": 7}),
+        record(source_record_id="4", subject=PERSON_2, occurred_on="2025-02-30"),
+        record(source_record_id="5", subject=PERSON_2),
+    ]
+    path = write_csv(tmp_path / "court.csv", rows)
+
+    first = run(data_dir, "ingest", str(path), "--source", "dc-court")
+    assert "accepted" in first.stdout and "court.rejects.jsonl" in first.stdout
+    rejects = [
+        json.loads(line) for line in (tmp_path / "court.rejects.jsonl").read_text().splitlines()
+    ]
+    assert [(r["line"], r["reason"]) for r in rejects] == [
+        (3, "subject_invalid"),
+        (4, "detail_type"),
+        (5, "occurred_on_invalid"),
+    ]
+    assert all(r["message"] and r["record"]["source_record_id"] for r in rejects)
+
+    again = json.loads(run(data_dir, "ingest", str(path), "--source", "dc-court", "--json").stdout)[
+        0
+    ]
+    assert (again["accepted"], again["duplicates"], again["rejected"]) == (0, 2, 3)
+    strict = run(data_dir, "ingest", str(path), "--source", "dc-court", "--strict", check=False)
+    assert strict.returncode == 1
+
+    shown = json.loads(run(data_dir, "subject", "show", PERSON, "--json").stdout)
+    assert shown["kind"] == "person" and len(shown["current_records"]) == 1
+    assert shown["current_records"][0]["details"] == {"situation": 2, "term_months": 24}
+    assert "intact" in run(data_dir, "audit", "verify").stdout
+
+
+def test_errors_are_clear_and_exit_non_zero(data_dir: Path, tmp_path: Path) -> None:
+    run(data_dir, "sources", "add", "Court", "--kind", "court", "--id", "court")
+    missing = run(data_dir, "ingest", str(tmp_path / "none.csv"), "--source", "court", check=False)
+    assert missing.returncode == 2 and "does not exist" in missing.stderr
+
+    broken = tmp_path / "broken.csv"
+    broken.write_text(
+        'source_record_id,subject,category,occurred_on\n1,"unterminated,x,2025-01-01\n'
+    )
+    result = run(data_dir, "ingest", str(broken), "--source", "court", check=False)
+    assert result.returncode == 2 and "line 2" in result.stderr and "quot" in result.stderr
+
+    unknown_col = tmp_path / "cols.csv"
+    unknown_col.write_text("source_record_id,subject,category,occurred_on,colour\n")
+    result = run(data_dir, "ingest", str(unknown_col), "--source", "court", check=False)
+    assert result.returncode == 2 and "'colour'" in result.stderr
+
+    nobody = run(data_dir, "ingest", str(broken), "--source", "nobody", check=False)
+    assert nobody.returncode == 3 and "sources add" in nobody.stderr
+
+    bad_kind = run(data_dir, "sources", "add", "X", "--kind", "fortune_teller", check=False)
+    assert bad_kind.returncode == 2 and "court" in bad_kind.stderr
+
+    bad_id = run(data_dir, "subject", "show", "12345", check=False)
+    assert bad_id.returncode == 2 and "18" in bad_id.stderr
+
+
+def test_audit_verify_fails_on_a_tampered_ledger(data_dir: Path, tmp_path: Path) -> None:
+    run(data_dir, "sources", "add", "Court", "--kind", "court", "--id", "court")
+    run(data_dir, "ingest", str(write_csv(tmp_path / "c.csv", [record()])), "--source", "court")
+    con = duckdb.connect(str(data_dir / "ledger.duckdb"))
+    con.execute("UPDATE audit_log SET actor = 'someone-else' WHERE seq = 1")
+    con.close()
+    result = run(data_dir, "audit", "verify", check=False)
+    assert result.returncode == 1 and "entry 1" in result.stderr
+
+
+def test_demo_builds_a_city_and_is_idempotent(data_dir: Path) -> None:
+    args = ("demo", "--persons", "600", "--orgs", "60", "--agencies", "5", "--no-serve", "--json")
+    summary = json.loads(run(data_dir, *args).stdout)
+    assert summary["ledger"]["records"] > 500
+    assert summary["ledger"]["subjects"] > 500
+    assert (
+        sum(r["rejected"] for r in summary["ingested"]) == summary["city"]["deliberately_malformed"]
+    )
+    assert any(r["rejects_file"] for r in summary["ingested"])
+    assert summary["example_subject"]
+    again = json.loads(run(data_dir, *args).stdout)
+    assert sum(r["accepted"] for r in again["ingested"]) == 0
+    assert again["ledger"]["records"] == summary["ledger"]["records"]
+    assert "intact" in run(data_dir, "audit", "verify").stdout
