@@ -124,8 +124,11 @@ def test_audit_verify_fails_on_a_tampered_ledger(data_dir: Path, tmp_path: Path)
 def test_demo_builds_a_city_and_is_idempotent(data_dir: Path) -> None:
     args = ("demo", "--persons", "600", "--orgs", "60", "--agencies", "5", "--no-serve", "--json")
     summary = json.loads(run(data_dir, *args).stdout)
-    assert summary["ledger"]["records"] > 500
-    assert summary["ledger"]["subjects"] > 500
+    reports = summary["ingested"]
+    assert summary["ledger"]["records"] == sum(r["accepted"] for r in reports) > 0
+    assert sum(r["read"] for r in reports) == summary["city"]["records_generated"]
+    assert all(r["read"] == r["accepted"] + r["duplicates"] + r["rejected"] for r in reports)
+    assert summary["ledger"]["subjects"] >= summary["city"]["organisations"] + summary["city"]["agencies"]
     assert (
         sum(r["rejected"] for r in summary["ingested"]) == summary["city"]["deliberately_malformed"]
     )
