@@ -128,7 +128,10 @@ def test_demo_builds_a_city_and_is_idempotent(data_dir: Path) -> None:
     assert summary["ledger"]["records"] == sum(r["accepted"] for r in reports) > 0
     assert sum(r["read"] for r in reports) == summary["city"]["records_generated"]
     assert all(r["read"] == r["accepted"] + r["duplicates"] + r["rejected"] for r in reports)
-    assert summary["ledger"]["subjects"] >= summary["city"]["organisations"] + summary["city"]["agencies"]
+    assert (
+        summary["ledger"]["subjects"]
+        >= summary["city"]["organisations"] + summary["city"]["agencies"]
+    )
     assert (
         sum(r["rejected"] for r in summary["ingested"]) == summary["city"]["deliberately_malformed"]
     )
