@@ -53,9 +53,12 @@ def show(
         "document",
         *(("status",) if history else ()),
     ):
-        table.add_column(col, overflow="fold")
+        # Codes and dates stay whole; free text (details, documents) wraps.
+        table.add_column(
+            col, overflow="fold", no_wrap=col in ("event", "occurred", "category", "status")
+        )
     for r in rows:
-        details = ", ".join(f"{k}={v}" for k, v in r["details"].items())
+        details = "; ".join(f"{k}={v}" for k, v in r["details"].items())
         cells = [
             str(r["event_id"]),
             r["occurred_on"],

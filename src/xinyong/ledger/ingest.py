@@ -7,6 +7,7 @@ leaves nothing visible; a re-run does the whole job and adds each record once.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import time
 from collections import Counter
@@ -140,7 +141,14 @@ def ingest_file(
 
 
 def _record_json(record: dict[str, Any]) -> str:
-    return orjson.dumps({k: v for k, v in record.items() if v is not None}, default=str).decode()
+    """The record as it was read; details that were a JSON object are shown as one."""
+    shown = {k: v for k, v in record.items() if v is not None}
+    details = shown.get("details")
+    if isinstance(details, str) and details.lstrip().startswith("{"):
+        # Malformed text stays as it came: it is why the record was rejected.
+        with contextlib.suppress(orjson.JSONDecodeError):
+            shown["details"] = orjson.loads(details)
+    return orjson.dumps(shown, default=str).decode()
 
 
 def _unreadable_table(rows: list[Unreadable]) -> pa.Table:

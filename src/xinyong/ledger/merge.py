@@ -44,15 +44,7 @@ SUBJECT_COLUMNS = {
     "sex": "VARCHAR",
     "region_code": "VARCHAR",
 }
-REF_COLUMNS = {
-    "line": "BIGINT",
-    "subject_key": "VARCHAR",
-    "identifier": "VARCHAR",
-    "subject_kind": "VARCHAR",
-    "birth_date": "DATE",
-    "sex": "VARCHAR",
-    "region_code": "VARCHAR",
-}
+REF_COLUMNS = {"line": "BIGINT", **SUBJECT_COLUMNS}
 
 # Rows that are not accepted, with why. Usually few; each step leaves rows it already
 # classified alone, so the order of the steps is the order of precedence.

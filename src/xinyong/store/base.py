@@ -44,11 +44,28 @@ class Store(abc.ABC):
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self._migrated = False
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """A connection inside one transaction: committed on success, rolled back on error.
+
+        The first one of a process brings the schema up to date, in a transaction of its
+        own, so that a command opening a second transaction cannot wait on itself."""
+        if not self._migrated:
+            with self._transaction() as conn:
+                self._before_migrations(conn)
+                apply_migrations(conn, self.name)
+            self._migrated = True
+        with self._transaction() as conn:
+            yield conn
 
     @abc.abstractmethod
     @contextmanager
-    def transaction(self) -> Iterator[Connection]:
-        """A connection inside one transaction: committed on success, rolled back on error."""
+    def _transaction(self) -> Iterator[Connection]: ...
+
+    def _before_migrations(self, conn: Connection) -> None:  # noqa: B027 (a hook; most stores need nothing)
+        """Serialise migrators where the store needs it."""
 
     @abc.abstractmethod
     def load_staged(

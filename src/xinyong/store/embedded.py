@@ -20,7 +20,7 @@ import duckdb
 
 from xinyong.errors import StoreBusy, StoreError
 from xinyong.settings import Settings
-from xinyong.store.base import Connection, Store, apply_migrations
+from xinyong.store.base import Connection, Store
 
 FILE_NAME = "ledger.duckdb"
 _PID = re.compile(r"PID (\d+)")
@@ -46,7 +46,6 @@ class EmbeddedStore(Store):
     def __init__(self, settings: Settings) -> None:
         super().__init__(settings)
         self.path = Path(settings.data_dir) / FILE_NAME
-        self._migrated = False
 
     def describe(self) -> str:
         return f"embedded ({self.path})"
@@ -79,15 +78,6 @@ class EmbeddedStore(Store):
                 # Jitter keeps several waiting processes from retrying in lock-step.
                 time.sleep(delay * (0.5 + random.random()))
                 delay = min(delay * 2, 0.1)
-
-    @contextmanager
-    def transaction(self) -> Iterator[Connection]:
-        if not self._migrated:
-            with self._transaction() as conn:
-                apply_migrations(conn, self.name)
-            self._migrated = True
-        with self._transaction() as conn:
-            yield conn
 
     @contextmanager
     def _transaction(self) -> Iterator[Connection]:

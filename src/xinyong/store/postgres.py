@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 
 from xinyong.errors import StoreError
 from xinyong.settings import Settings
-from xinyong.store.base import Connection, Store, apply_migrations
+from xinyong.store.base import Connection, Store
 
 _MIGRATION_LOCK = 7_263_451  # advisory lock id: one migrator at a time
 
@@ -41,7 +41,6 @@ class PostgresStore(Store):
         super().__init__(settings)
         assert settings.database_url
         self.url = settings.database_url
-        self._migrated = False
 
     def describe(self) -> str:
         return "postgres (" + self.url.split("@")[-1] + ")"
@@ -55,15 +54,8 @@ class PostgresStore(Store):
                 hint="Check XINYONG_DATABASE_URL and that the server is running.",
             ) from None
 
-    @contextmanager
-    def transaction(self) -> Iterator[Connection]:
-        if not self._migrated:
-            with self._transaction() as conn:
-                conn.execute(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})")
-                apply_migrations(conn, self.name)
-            self._migrated = True
-        with self._transaction() as conn:
-            yield conn
+    def _before_migrations(self, conn: Connection) -> None:
+        conn.execute(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})")
 
     @contextmanager
     def _transaction(self) -> Iterator[Connection]:
