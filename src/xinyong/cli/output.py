@@ -13,8 +13,6 @@ import typer
 from rich.console import Console
 from rich.progress import (
     BarColumn,
-    DownloadColumn,
-    MofNCompleteColumn,
     Progress,
     TextColumn,
     TimeRemainingColumn,
@@ -58,23 +56,34 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
 @contextmanager
 def progress_bar(
     description: str, *, enabled: bool = True
-) -> Iterator[Callable[[int, int, str], None]]:
-    """A progress bar on stderr when it is a terminal; a no-op callback otherwise."""
+) -> Iterator[Callable[[str, int, int, str], None]]:
+    """A progress bar on stderr when it is a terminal; a no-op callback otherwise.
+
+    The callback takes (phase, done, total, unit): unit "bytes" shows sizes, "rows" counts."""
     if not enabled or not err_console.is_terminal:
-        yield lambda done, total, unit: None
+        yield lambda phase, done, total, unit: None
         return
     with Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
-        MofNCompleteColumn(),
-        DownloadColumn(),
+        TextColumn("{task.fields[amount]}"),
         TimeRemainingColumn(),
         console=err_console,
         transient=True,
     ) as progress:
-        task = progress.add_task(description, total=None)
+        task = progress.add_task(description, total=None, amount="")
 
-        def update(done: int, total: int, unit: str) -> None:
-            progress.update(task, completed=done, total=total)
+        def update(phase: str, done: int, total: int, unit: str) -> None:
+            if unit == "bytes":
+                amount = f"{done / 2**20:,.1f}/{total / 2**20:,.1f} MiB"
+            else:
+                amount = f"{done:,}/{total:,} {unit}"
+            progress.update(
+                task,
+                description=f"{description}: {phase}",
+                completed=done,
+                total=total,
+                amount=amount,
+            )
 
         yield update

@@ -30,7 +30,7 @@ from xinyong.ledger.sources import get_source
 from xinyong.ledger.spool import Spool
 from xinyong.ledger.validate import Validator
 
-Progress = Callable[[int, int, str], None]  # (done, total, unit)
+Progress = Callable[[str, int, int, str], None]  # (phase, done, total, unit)
 
 REJECT_SCHEMA = pa.schema(
     [
@@ -111,7 +111,7 @@ def ingest_file(
                     spool.write("rejects", _rejected_table(checked.rejected, validator))
                     by_reason.update(checked.rejected.column("reason").to_pylist())
             if progress:
-                progress(chunk.progress, record_file.total, record_file.unit)
+                progress("validating", chunk.progress, record_file.total, record_file.unit)
         validator.close()
         info = FileInfo(
             name=path.name,
@@ -120,6 +120,10 @@ def ingest_file(
             records_read=report.read,
             rejected_early=sum(by_reason.values()),
         )
+        if progress:
+            progress(
+                "merging into the ledger", record_file.total, record_file.total, record_file.unit
+            )
         with ctx.store.transaction() as conn:
             outcome = merge_submission(
                 ctx.store, conn, spool=spool, source_id=source_id, file=info, received_at=utcnow()
