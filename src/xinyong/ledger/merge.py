@@ -16,16 +16,19 @@ from xinyong import audit
 from xinyong.ledger.spool import Spool
 from xinyong.store.base import Connection, Store
 
-STAGED_COLUMNS = {
-    "line": "BIGINT",
-    "source_id": "VARCHAR",
-    "source_record_id": "VARCHAR",
+SUBJECT_COLUMNS = {
     "subject_key": "VARCHAR",
     "identifier": "VARCHAR",
     "subject_kind": "VARCHAR",
     "birth_date": "DATE",
     "sex": "VARCHAR",
     "region_code": "VARCHAR",
+}
+STAGED_COLUMNS = {
+    "line": "BIGINT",
+    "source_id": "VARCHAR",
+    "source_record_id": "VARCHAR",
+    **SUBJECT_COLUMNS,
     "category": "VARCHAR",
     "occurred_on": "DATE",
     "amount": "DECIMAL(18, 2)",
@@ -35,14 +38,6 @@ STAGED_COLUMNS = {
     "supersedes": "VARCHAR",
     "action": "VARCHAR",
     "content_hash": "VARCHAR",
-}
-SUBJECT_COLUMNS = {
-    "subject_key": "VARCHAR",
-    "identifier": "VARCHAR",
-    "subject_kind": "VARCHAR",
-    "birth_date": "DATE",
-    "sex": "VARCHAR",
-    "region_code": "VARCHAR",
 }
 REF_COLUMNS = {"line": "BIGINT", **SUBJECT_COLUMNS}
 
