@@ -174,44 +174,14 @@ def _rejected_table(rejected: pa.Table, validator: Validator) -> pa.Table:
     for row in rejected.to_pylist():
         record = {c: row[f"r_{c}"] for c in COLUMNS}
         reason, fieldname = row["reason"], row["field"]
-        value, hint = _message_facts(reason, record, row["hint"], grant)
         out["line"].append(row["line"])
         out["reason"].append(reason)
         out["field"].append(fieldname)
-        out["message"].append(reasons.message(reason, field=fieldname, value=value, hint=hint))
+        out["message"].append(
+            reasons.explain(reason, record, field=fieldname, hint=row["hint"], grant=grant)
+        )
         out["record"].append(_record_json(record))
     return pa.table(out, schema=REJECT_SCHEMA)
-
-
-def _message_facts(
-    reason: str, record: dict[str, Any], hint: str | None, grant: str
-) -> tuple[Any, str | None]:
-    """The value and extra facts that make a reject's sentence specific."""
-    if reason == "subject_invalid":
-        from xinyong.errors import InvalidIdentifier
-        from xinyong.ids import parse_subject
-
-        try:
-            parse_subject(record["subject"] or "")
-        except InvalidIdentifier as exc:
-            return record["subject"], exc.message
-        return record["subject"], "it was not accepted"
-    if reason in (
-        "category_unknown",
-        "detail_unknown",
-        "detail_missing",
-        "subject_kind_not_allowed",
-    ):
-        return record["category"], hint
-    if reason == "category_not_granted":
-        return record["category"], grant
-    if reason.startswith("occurred_on"):
-        return record["occurred_on"], hint
-    if reason.startswith("amount"):
-        return record["amount"], hint
-    if reason in ("action_invalid", "supersedes_missing"):
-        return record["action"], hint
-    return None, hint
 
 
 def _write_rejects(spool: Spool, late: list[dict[str, Any]], target: Path) -> None:

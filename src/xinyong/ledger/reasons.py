@@ -6,6 +6,11 @@ the detail field or column concerned; ``hint`` carries extra facts from the vali
 
 from __future__ import annotations
 
+from typing import Any
+
+from xinyong.errors import InvalidIdentifier
+from xinyong.ids import parse_subject
+
 MESSAGES: dict[str, str] = {
     "malformed_line": "This line could not be read as a record: {hint}.",
     "unknown_field": "The record has a field {field!r} that the record format does not know.",
@@ -37,3 +42,34 @@ def message(
 ) -> str:
     template = MESSAGES.get(code, code)
     return template.format(field=field, value=value, hint=hint)
+
+
+def explain(
+    reason: str, record: dict[str, Any], *, field: str | None, hint: str | None, grant: str
+) -> str:
+    """The sentence for a record rejected by the validator, with the facts that make it
+    specific: the value concerned, what the identifier check found, the source's grant."""
+    value: Any = None
+    if reason == "subject_invalid":
+        value = record.get("subject")
+        try:
+            parse_subject(value or "")
+            hint = "it was not accepted"
+        except InvalidIdentifier as exc:
+            hint = exc.message
+    elif reason in (
+        "category_unknown",
+        "detail_unknown",
+        "detail_missing",
+        "subject_kind_not_allowed",
+    ):
+        value = record.get("category")
+    elif reason == "category_not_granted":
+        value, hint = record.get("category"), grant
+    elif reason.startswith("occurred_on"):
+        value = record.get("occurred_on")
+    elif reason.startswith("amount"):
+        value = record.get("amount")
+    elif reason in ("action_invalid", "supersedes_missing"):
+        value = record.get("action")
+    return message(reason, field=field, value=value, hint=hint)
