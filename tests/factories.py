@@ -11,6 +11,7 @@ import orjson
 from stdnum.cn import ric
 
 from xinyong.ids.uscc import ALPHABET, check_character
+from xinyong.ledger.records import COLUMNS
 
 PERSON = "11010519491231002X"  # facts.md 5.4: valid, female, born 1949-12-31
 PERSON_2 = "360426199101010071"  # valid, male
@@ -47,18 +48,7 @@ def write_jsonl(path: Path, records: list[dict[str, Any]]) -> Path:
 
 
 def write_csv(path: Path, records: list[dict[str, Any]]) -> Path:
-    columns = [
-        "source_record_id",
-        "subject",
-        "category",
-        "occurred_on",
-        "amount",
-        "document",
-        "legal_basis",
-        "details",
-        "supersedes",
-        "action",
-    ]
+    columns = list(COLUMNS)
     with open(path, "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(columns)
