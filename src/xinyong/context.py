@@ -9,6 +9,8 @@ from functools import cached_property
 
 from xinyong.catalog import Catalog, load_catalog
 from xinyong.ids.pseudonym import check_fingerprint, load_or_create_secret, secret_fingerprint
+from xinyong.policy.loader import load_policy
+from xinyong.policy.model import Policy
 from xinyong.settings import Settings
 from xinyong.store import Store, open_store
 from xinyong.store.base import get_meta, set_meta
@@ -22,6 +24,10 @@ class Context:
     @cached_property
     def catalog(self) -> Catalog:
         return load_catalog(self.settings.catalog)
+
+    @cached_property
+    def policy(self) -> Policy:
+        return load_policy(self.settings.policy)
 
     @cached_property
     def secret(self) -> bytes:

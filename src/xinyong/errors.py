@@ -79,3 +79,24 @@ class StoreBusy(XinyongError):
 class StoreError(XinyongError):
     code = "store_error"
     exit_code = 1
+
+
+class PolicyError(XinyongError):
+    """A policy directory cannot be read: syntax, shape, or a reference that does not exist."""
+
+    code = "policy_invalid"
+    exit_code = 2
+
+
+class NotEvaluated(XinyongError):
+    """A command needs the evaluated credit state and none exists yet."""
+
+    code = "not_evaluated"
+    exit_code = 2
+
+
+class DecisionError(XinyongError):
+    """A decision request is malformed: unknown action, or context the action needs is missing."""
+
+    code = "decision_invalid"
+    exit_code = 2

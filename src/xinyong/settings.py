@@ -24,6 +24,10 @@ class Settings(BaseSettings):
     secret: str | None = None
     # A catalogue file that replaces the default one shipped with the package.
     catalog: Path | None = None
+    # A policy directory (one directory is one policy version) that replaces the default.
+    policy: Path | None = None
+    # Spark master for `xinyong evaluate --engine spark` (local mode by default).
+    spark_master: str = "local[2]"
     # Seconds a command waits for another process to release the embedded store.
     lock_timeout: float = 60.0
     # Time zone whose calendar decides "today" (dates in the future are rejected).

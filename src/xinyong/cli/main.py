@@ -9,6 +9,7 @@ import typer
 from xinyong import __version__
 from xinyong.cli import audit, catalog, sources, subject
 from xinyong.cli.demo import demo
+from xinyong.cli.evaluate import evaluate
 from xinyong.cli.ingest import ingest
 from xinyong.cli.output import console, handle_errors, print_json
 from xinyong.cli.state import context
@@ -76,6 +77,7 @@ def init(
 
 app.command()(ingest)
 app.command()(demo)
+app.command()(evaluate)
 app.add_typer(sources.app, name="sources")
 app.add_typer(catalog.app, name="catalog")
 app.add_typer(subject.app, name="subject")

@@ -74,6 +74,11 @@ class Store(abc.ABC):
         """Create temporary ``table`` (column -> SQL type) from the spool's Parquet ``files``."""
 
     @abc.abstractmethod
+    def export_parquet(self, conn: Connection, sql: str, path: Path, schema: Any) -> int:
+        """Write the rows of ``sql`` (columns as ``schema``, a pyarrow schema) to one Parquet
+        file; return how many there were."""
+
+    @abc.abstractmethod
     def lock_for_merge(self, conn: Connection) -> None:
         """Serialise merges so that event ids and duplicate checks stay exact."""
 

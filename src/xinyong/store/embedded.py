@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from xinyong.errors import StoreBusy, StoreError
 from xinyong.settings import Settings
@@ -114,6 +116,11 @@ class EmbeddedStore(Store):
         else:
             defs = ", ".join(f"{c} {t}" for c, t in columns.items())
             conn.execute(f"CREATE TEMP TABLE {table} ({defs})")
+
+    def export_parquet(self, conn: Connection, sql: str, path: Path, schema: pa.Schema) -> int:
+        target = str(path).replace("'", "''")
+        conn.execute(f"COPY ({sql}) TO '{target}' (FORMAT parquet)")
+        return int(pq.ParquetFile(path).metadata.num_rows)
 
     def lock_for_merge(self, conn: Connection) -> None:
         """The file lock already makes this process the only writer."""

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
@@ -93,6 +94,24 @@ class PostgresStore(Store):
                     for row in zip(*cols, strict=True):
                         copy.write_row(row)
         conn.execute(f"ANALYZE {table}")
+
+    def export_parquet(self, conn: Connection, sql: str, path: Path, schema: pa.Schema) -> int:
+        assert isinstance(conn, PgConnection)
+        rows = 0
+        with (
+            conn.con.cursor(name="export") as cur,  # server-side: streams in bounded memory
+            pq.ParquetWriter(path, schema) as writer,
+        ):
+            cur.itersize = 50_000
+            cur.execute(sql)
+            while batch := cur.fetchmany(50_000):
+                columns = list(zip(*batch, strict=True))
+                writer.write_table(pa.table(
+                    [pa.array(c, type=f.type) for c, f in zip(columns, schema, strict=True)],
+                    schema=schema,
+                ))
+                rows += len(batch)
+        return rows
 
     def lock_for_merge(self, conn: Connection) -> None:
         conn.execute("LOCK TABLE records IN EXCLUSIVE MODE")

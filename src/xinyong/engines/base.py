@@ -1,0 +1,105 @@
+"""One interface for every engine: translate the plan's SQL, provide the inputs, run it.
+
+A plan (policy/compiler.py) is written in DuckDB's dialect; an engine translates it with
+sqlglot, never by hand. SQL engines run inside the store's transaction; Spark runs outside
+it on an export of the ledger and hands back Parquet files that the store loads.
+"""
+
+from __future__ import annotations
+
+import abc
+from functools import lru_cache
+from pathlib import Path
+
+import sqlglot
+
+from xinyong.policy.compiler import OUTPUTS, Plan
+from xinyong.store.base import Connection, Store
+
+# Output column -> SQL type, for loading an engine's files into the store.
+OUTPUT_TYPES: dict[str, str] = {
+    "event_id": "BIGINT",
+    "exit_event_id": "BIGINT",
+    "points": "BIGINT",
+    "entered_on": "DATE",
+    "ends_on": "DATE",
+    "counts_until": "DATE",
+    "valid_until": "DATE",
+}
+
+# The input relations a plan reads.
+RECORD_COLUMNS = "event_id, subject_key, category, occurred_on, amount, document, details"
+SUBJECT_COLUMNS = "subject_key, kind, birth_date"
+
+
+def output_columns(name: str) -> dict[str, str]:
+    return {c: OUTPUT_TYPES.get(c, "VARCHAR") for c in OUTPUTS[name]}
+
+
+@lru_cache(maxsize=4096)
+def transpile(sql: str, dialect: str) -> str:
+    if dialect == "duckdb":
+        return sql
+    return sqlglot.transpile(sql, read="duckdb", write=dialect)[0]
+
+
+class Engine(abc.ABC):
+    name: str
+    dialect: str
+
+    def translate(self, sql: str) -> str:
+        return transpile(sql, self.dialect)
+
+    def prepare(self, store: Store, plan: Plan, work_dir: Path) -> dict[str, list[Path]] | None:
+        """Work done outside the store's transaction (Spark's whole run); None for SQL engines."""
+        return None
+
+    @abc.abstractmethod
+    def materialise(
+        self,
+        store: Store,
+        conn: Connection,
+        plan: Plan,
+        prepared: dict[str, list[Path]] | None,
+        scoped: bool,
+    ) -> None:
+        """Leave every ``out_*`` relation of the plan readable on ``conn``."""
+
+    @abc.abstractmethod
+    def cleanup(self, conn: Connection, plan: Plan) -> None:
+        """Drop what ``materialise`` left, so that the plan can run again on ``conn``."""
+
+
+class SqlEngine(Engine):
+    """An engine that is also the store: the plan runs as temporary tables in its session."""
+
+    details_sql = "details"
+
+    def inputs(self, conn: Connection, scoped: bool) -> None:
+        where = " WHERE subject_key IN (SELECT subject_key FROM ev_scope)" if scoped else ""
+        conn.execute(
+            "CREATE TEMP VIEW in_records AS SELECT "
+            + RECORD_COLUMNS.replace("details", f"{self.details_sql} AS details")
+            + f" FROM current_records{where}"
+        )
+        conn.execute(
+            f"CREATE TEMP VIEW in_subjects AS SELECT {SUBJECT_COLUMNS} FROM subjects{where}"
+        )
+
+    def materialise(
+        self,
+        store: Store,
+        conn: Connection,
+        plan: Plan,
+        prepared: dict[str, list[Path]] | None,
+        scoped: bool,
+    ) -> None:
+        self.inputs(conn, scoped)
+        for stage in plan.stages:
+            conn.execute(f"CREATE TEMP TABLE {stage.name} AS {self.translate(stage.sql)}")
+
+    def cleanup(self, conn: Connection, plan: Plan) -> None:
+        for stage in reversed(plan.stages):
+            conn.execute(f"DROP TABLE IF EXISTS {stage.name}")
+        conn.execute("DROP VIEW IF EXISTS in_records")
+        conn.execute("DROP VIEW IF EXISTS in_subjects")

@@ -1,0 +1,586 @@
+"""Compile a policy into one engine-neutral plan: SQL stages in DuckDB's dialect.
+
+Every rule is written once, here, as SQL generated from the policy data. Engines run the
+plan as it is (DuckDB) or transpiled by sqlglot (PostgreSQL, Spark); none has a hand-written
+twin of any rule. The plan reads two input relations that each engine provides:
+
+- ``in_records``: the current records (event_id, subject_key, category, occurred_on,
+  amount, document, details as JSON text), already limited to the subjects in scope;
+- ``in_subjects``: subject_key, kind, birth_date of the subjects in scope.
+
+and produces the ``out_*`` relations that ``OUTPUTS`` lists, which evaluation stores.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from xinyong.catalog.model import Catalog, DetailField
+from xinyong.policy.model import Condition, ListRule, Match, Measure, Points, Policy, Score
+
+# Output relation -> its columns, in order (the stored tables add run_id in front).
+OUTPUTS: dict[str, tuple[str, ...]] = {
+    "out_list_entries": (
+        "list_id",
+        "entry_id",
+        "subject_key",
+        "entered_on",
+        "ends_on",
+        "end_reason",
+        "exit_event_id",
+        "status",
+        "refused_by",
+    ),
+    "out_list_evidence": ("entry_id", "list_id", "subject_key", "event_id", "role"),
+    "out_record_flags": ("event_id", "subject_key", "list_id", "never_id"),
+    "out_score_items": (
+        "score_id",
+        "rule_id",
+        "subject_key",
+        "event_id",
+        "points",
+        "counts_until",
+    ),
+    "out_scores": ("score_id", "subject_key", "points", "grade", "valid_until"),
+    "out_links": ("org_key", "person_key", "role", "event_id"),
+    "out_measures": (
+        "measure_id",
+        "subject_key",
+        "trigger_kind",
+        "trigger_id",
+        "trigger_ref",
+        "via_subject_key",
+        "role",
+        "valid_until",
+    ),
+}
+
+SUBJECT_ROLE = "subject"
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    sql: str  # a SELECT in DuckDB's dialect
+
+
+@dataclass
+class Plan:
+    as_of: dt.date
+    stages: list[Stage] = field(default_factory=list)
+    role_fields: tuple[str, ...] = ()
+
+    def add(self, name: str, sql: str) -> None:
+        self.stages.append(Stage(name, sql))
+
+
+def lit(value: object) -> str:
+    """A SQL literal (policy values are data, never trusted as SQL)."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, dt.date):
+        return f"DATE '{value.isoformat()}'"
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def col(field_name: str) -> str:
+    """The fact column holding a detail field (names are checked as identifiers on load)."""
+    return "d_" + field_name
+
+
+def in_list(values: list[object] | tuple[object, ...]) -> str:
+    return "(" + ", ".join(lit(v) for v in values) + ")"
+
+
+def months_after(date_sql: str, months_sql: str) -> str:
+    return f"CAST({date_sql} + ({months_sql}) * INTERVAL 1 MONTH AS DATE)"
+
+
+class Compiler:
+    def __init__(self, policy: Policy, catalog: Catalog, as_of: dt.date) -> None:
+        self.policy = policy
+        self.catalog = catalog
+        self.as_of = as_of
+        self.plan = Plan(as_of)
+        self.fields: dict[str, DetailField] = {}
+        self.categories: set[str] = set()
+
+    # -- the whole plan -------------------------------------------------------------------
+
+    def compile(self) -> Plan:
+        self._collect()
+        self.plan.add("ev_facts", self._facts())
+        self.plan.add("out_links", self._links())
+        entries, evidence = [], []
+        for list_rule in self.policy.lists.values():
+            name = f"ev_list_{list_rule.id}"
+            if list_rule.declared is not None:
+                self.plan.add(name, self._declared(list_rule))
+                entries.append(self._declared_entries(list_rule, name))
+                evidence.append(self._declared_evidence(name))
+            else:
+                entries.append(self._computed(list_rule, name))
+                evidence.append(self._computed_evidence(list_rule, name))
+        self.plan.add("out_list_entries", _union(entries, OUTPUTS["out_list_entries"]))
+        self.plan.add("out_list_evidence", _union(evidence, OUTPUTS["out_list_evidence"]))
+        self.plan.add("out_record_flags", self._flags())
+        items = [self._score_items(s) for s in self.policy.scores.values()]
+        self.plan.add("out_score_items", _union(items, OUTPUTS["out_score_items"]))
+        scores = [self._scores(s) for s in self.policy.scores.values()]
+        self.plan.add("out_scores", _union(scores, OUTPUTS["out_scores"]))
+        measures = [m for m in (self._measure(x) for x in self.policy.measures.values()) if m]
+        self.plan.add("out_measures", _union(measures, OUTPUTS["out_measures"]))
+        return self.plan
+
+    def _collect(self) -> None:
+        """The categories and detail fields the policy reads, so that facts carry only them."""
+        conditions: list[tuple[str, dict[str, Match]]] = []
+        for rule in self.policy.lists.values():
+            if rule.declared is not None:
+                d = rule.declared
+                self.categories.update([d.entry, *d.exits])
+                for never in rule.never:
+                    conditions.append((d.entry, never.where))
+                if d.term is not None:
+                    conditions.append((d.entry, d.term.open_ended_when))
+                    for name in (d.term.from_detail, d.term.extension_from):
+                        if name:
+                            self._field(d.entry, name)
+            else:
+                assert rule.computed is not None
+                for c in rule.computed.conditions:
+                    self.categories.add(c.category)
+                    conditions.append((c.category, c.where))
+        for score in self.policy.scores.values():
+            for r in score.rules:
+                self.categories.add(r.category)
+                conditions.append((r.category, r.where))
+                if isinstance(r.points, Points):
+                    self._field(r.category, r.points.by)
+                by = self._publicity_field(r.category)
+                if by:
+                    self._field(r.category, by)
+        for category, where in conditions:
+            for name in where:
+                self._field(category, name)
+        roles = {r for m in self.policy.measures.values() for r in m.applies_to}
+        roles.discard(SUBJECT_ROLE)
+        self.plan.role_fields = tuple(sorted(roles))
+        if roles:
+            self.categories.add(REGISTRATION)
+            for role in roles:
+                self._field(REGISTRATION, role)
+
+    def _field(self, category: str, name: str) -> None:
+        cat = self.catalog.category(category)
+        found = cat.details.get(name) if cat else None
+        if found is not None and name not in self.fields:
+            self.fields[name] = found
+        elif name not in self.fields:
+            self.fields[name] = DetailField(type="string")
+
+    def _publicity_field(self, category: str) -> str | None:
+        cat = self.catalog.category(category)
+        if cat and cat.publicity.period_by:
+            return cat.publicity.period_by.field
+        return None
+
+    # -- facts: current records with the details the policy reads, typed -----------------
+
+    def _facts(self) -> str:
+        details = []
+        for name, spec in sorted(self.fields.items()):
+            text = f"json_extract_string(r.details, {lit('$.' + name)})"
+            sql_type = {
+                "integer": "BIGINT",
+                "number": "DOUBLE",
+                "boolean": "BOOLEAN",
+                "date": "DATE",
+            }.get(spec.type)
+            details.append(f"CAST({text} AS {sql_type})" if sql_type else text)
+            details[-1] += f" AS {col(name)}"
+        extra = "".join(f",\n       {d}" for d in details)
+        return (
+            "SELECT r.event_id, r.subject_key, s.kind AS subject_kind, s.birth_date,"
+            " r.category, r.occurred_on, r.document" + extra + "\n"
+            "FROM in_records r JOIN in_subjects s ON s.subject_key = r.subject_key\n"
+            f"WHERE r.occurred_on <= {lit(self.as_of)}"
+            f" AND r.category IN {in_list(sorted(self.categories))}"
+        )
+
+    # -- conditions -----------------------------------------------------------------------
+
+    def _where(self, where: dict[str, Match], alias: str = "f") -> str:
+        parts = []
+        for name, match in where.items():
+            column = f"{alias}.{col(name)}"
+            numeric = self.fields.get(name, DetailField(type="string")).type in (
+                "integer",
+                "number",
+            )
+            if match.values is not None:
+                values = [_coerce(v, numeric) for v in match.values]
+                parts.append(f"{column} IN {in_list(values)}")
+            if match.min is not None:
+                parts.append(f"{column} >= {lit(match.min)}")
+            if match.max is not None:
+                parts.append(f"{column} <= {lit(match.max)}")
+        return " AND ".join(parts) if parts else "TRUE"
+
+    def _kinds(self, kinds: list[str], alias: str = "f") -> str:
+        return f"{alias}.subject_kind IN {in_list(kinds)}"
+
+    # -- declared lists -------------------------------------------------------------------
+
+    def _declared(self, rule: ListRule) -> str:
+        d = rule.declared
+        assert d is not None
+        term = "CAST(NULL AS DATE)"
+        if d.term is not None:
+            months = lit(d.term.default_months) if d.term.default_months else "NULL"
+            if d.term.from_detail:
+                months = f"COALESCE(NULLIF(f.{col(d.term.from_detail)}, 0), {months})"
+            if d.term.extension_from:
+                months = f"{months} + COALESCE(f.{col(d.term.extension_from)}, 0)"
+            term = months_after("f.occurred_on", months)
+            if d.term.open_ended_when:
+                term = (
+                    f"CASE WHEN {self._where(d.term.open_ended_when)} "
+                    f"THEN CAST(NULL AS DATE) ELSE {term} END"
+                )
+        refusals = []
+        for never in rule.never:
+            test = [self._where(never.where)] if never.where else []
+            if never.age_below is not None:
+                test.append(
+                    "f.subject_kind = 'person' AND f.birth_date IS NOT NULL AND "
+                    f"{months_after('f.birth_date', lit(12 * never.age_below))} > f.occurred_on"
+                )
+            refusals.append(f"WHEN {' AND '.join(test)} THEN {lit(never.id)}")
+        refused = (
+            "CASE " + " ".join(refusals) + " ELSE CAST(NULL AS VARCHAR) END"
+            if refusals
+            else "CAST(NULL AS VARCHAR)"
+        )
+        same_case = " AND x.document = e.document" if "document" in d.match else ""
+        exits = in_list(d.exits) if d.exits else "(NULL)"
+        return f"""
+WITH entries AS (
+    SELECT f.event_id AS entry_event, f.subject_key, f.occurred_on AS entered_on, f.document,
+           {term} AS term_ends,
+           {refused} AS refused_by
+    FROM ev_facts f
+    WHERE f.category = {lit(d.entry)} AND {self._kinds(rule.subject_kinds)}
+), exits AS (
+    SELECT e.entry_event, x.event_id AS exit_event, x.occurred_on AS exited_on,
+           row_number() OVER (PARTITION BY e.entry_event
+                              ORDER BY x.occurred_on, x.event_id) AS rn
+    FROM entries e JOIN ev_facts x
+      ON x.subject_key = e.subject_key AND x.category IN {exits}
+     AND x.occurred_on >= e.entered_on{same_case}
+)
+SELECT e.subject_key, e.entry_event, e.entered_on, e.term_ends, e.refused_by,
+       x.exit_event, x.exited_on
+FROM entries e LEFT JOIN exits x ON x.entry_event = e.entry_event AND x.rn = 1"""
+
+    def _declared_entries(self, rule: ListRule, name: str) -> str:
+        ends = "LEAST(l.term_ends, l.exited_on)"
+        return f"""
+SELECT {lit(rule.id)} AS list_id, {lit(rule.id + ":")} || CAST(l.entry_event AS VARCHAR) AS entry_id,
+       l.subject_key, l.entered_on, {ends} AS ends_on,
+       CASE WHEN l.exited_on IS NOT NULL AND (l.term_ends IS NULL OR l.exited_on <= l.term_ends)
+            THEN 'exit' WHEN l.term_ends IS NOT NULL THEN 'term' END AS end_reason,
+       CASE WHEN l.exited_on IS NOT NULL AND (l.term_ends IS NULL OR l.exited_on <= l.term_ends)
+            THEN l.exit_event END AS exit_event_id,
+       CASE WHEN l.refused_by IS NOT NULL THEN 'refused'
+            WHEN {ends} IS NOT NULL AND {ends} <= {lit(self.as_of)} THEN 'ended'
+            ELSE 'active' END AS status,
+       l.refused_by
+FROM {name} l"""
+
+    def _declared_evidence(self, name: str) -> str:
+        list_id = name.removeprefix("ev_list_")
+        entry_id = f"{lit(list_id + ':')} || CAST(l.entry_event AS VARCHAR)"
+        return f"""
+SELECT {entry_id} AS entry_id, {lit(list_id)} AS list_id, l.subject_key,
+       l.entry_event AS event_id, 'entry' AS role
+FROM {name} l
+UNION ALL
+SELECT {entry_id}, {lit(list_id)}, l.subject_key, l.exit_event, 'exit'
+FROM {name} l WHERE l.exit_event IS NOT NULL"""
+
+    # -- computed lists -------------------------------------------------------------------
+
+    def _condition(self, rule: ListRule, index: int, c: Condition) -> str:
+        """Stage: the records that meet one condition, newest first per subject."""
+        name = f"ev_cond_{rule.id}_{index}"
+        source = "ev_facts"
+        if c.latest:
+            source = f"""(
+    SELECT * FROM (
+        SELECT f.*, row_number() OVER (PARTITION BY f.subject_key
+                                       ORDER BY f.occurred_on DESC, f.event_id DESC) AS latest_rn
+        FROM ev_facts f WHERE f.category = {lit(c.category)}
+    ) z WHERE z.latest_rn = 1
+)"""
+        window = ""
+        if c.within_months:
+            start = months_after(lit(self.as_of), lit(-c.within_months))
+            window = f" AND f.occurred_on > {start}"
+        self.plan.add(
+            name,
+            f"""
+SELECT f.subject_key, f.event_id, f.occurred_on,
+       row_number() OVER (PARTITION BY f.subject_key
+                          ORDER BY f.occurred_on DESC, f.event_id DESC) AS rn
+FROM {source} f
+WHERE f.category = {lit(c.category)} AND {self._kinds(rule.subject_kinds)}
+  AND {self._where(c.where)}{window}""",
+        )
+        until = (
+            months_after(
+                f"max(CASE WHEN m.rn = {c.at_least} THEN m.occurred_on END)", lit(c.within_months)
+            )
+            if c.within_months
+            else "CAST(NULL AS DATE)"
+        )
+        self.plan.add(
+            f"{name}_met",
+            f"""
+SELECT m.subject_key, min(m.occurred_on) AS entered_on, {until} AS ends_on
+FROM {name} m GROUP BY m.subject_key HAVING count(*) >= {c.at_least}""",
+        )
+        return name
+
+    def _computed(self, rule: ListRule, name: str) -> str:
+        assert rule.computed is not None
+        conds = [self._condition(rule, i, c) for i, c in enumerate(rule.computed.conditions)]
+        if rule.computed.all:
+            first = conds[0]
+            joins = "".join(
+                f" JOIN {c}_met c{i} ON c{i}.subject_key = c0.subject_key"
+                for i, c in enumerate(conds)
+                if i
+            )
+            entered = "GREATEST(" + ", ".join(f"c{i}.entered_on" for i in range(len(conds))) + ")"
+            ends = "LEAST(" + ", ".join(f"c{i}.ends_on" for i in range(len(conds))) + ")"
+            body = (
+                f"SELECT c0.subject_key, {entered} AS entered_on, {ends} AS ends_on "
+                f"FROM {first}_met c0{joins}"
+            )
+        else:
+            unions = " UNION ALL ".join(
+                f"SELECT subject_key, entered_on, ends_on FROM {c}_met" for c in conds
+            )
+            # Open-ended (NULL) wins over any date: the membership lasts while any holds.
+            body = (
+                "SELECT u.subject_key, min(u.entered_on) AS entered_on,"
+                " CASE WHEN count(*) > count(u.ends_on) THEN CAST(NULL AS DATE)"
+                " ELSE max(u.ends_on) END AS ends_on"
+                f" FROM ({unions}) u GROUP BY u.subject_key"
+            )
+        self.plan.add(name, body)
+        return f"""
+SELECT {lit(rule.id)} AS list_id, {lit(rule.id + ":")} || l.subject_key AS entry_id,
+       l.subject_key, l.entered_on, l.ends_on,
+       CASE WHEN l.ends_on IS NOT NULL THEN 'term' END AS end_reason,
+       CAST(NULL AS BIGINT) AS exit_event_id, 'active' AS status,
+       CAST(NULL AS VARCHAR) AS refused_by
+FROM {name} l"""
+
+    def _computed_evidence(self, rule: ListRule, name: str) -> str:
+        assert rule.computed is not None
+        parts = []
+        for i, _c in enumerate(rule.computed.conditions):
+            cond = f"ev_cond_{rule.id}_{i}"
+            parts.append(f"""
+SELECT DISTINCT {lit(rule.id + ":")} || m.subject_key AS entry_id, {lit(rule.id)} AS list_id,
+       m.subject_key, m.event_id, 'condition' AS role
+FROM {cond} m JOIN {cond}_met k ON k.subject_key = m.subject_key
+JOIN {name} l ON l.subject_key = m.subject_key""")
+        return " UNION ALL ".join(parts)
+
+    def _flags(self) -> str:
+        parts = [
+            f"SELECT l.entry_event AS event_id, l.subject_key, {lit(r.id)} AS list_id,"
+            f" l.refused_by AS never_id FROM ev_list_{r.id} l WHERE l.refused_by IS NOT NULL"
+            for r in self.policy.lists.values()
+            if r.declared is not None and r.never
+        ]
+        return _union(parts, OUTPUTS["out_record_flags"])
+
+    # -- links by legally defined roles ---------------------------------------------------
+
+    def _links(self) -> str:
+        roles = self.plan.role_fields
+        if not roles:
+            return _union([], OUTPUTS["out_links"])
+        latest = f"""(
+    SELECT f.*, row_number() OVER (PARTITION BY f.subject_key
+                                   ORDER BY f.occurred_on DESC, f.event_id DESC) AS rn
+    FROM ev_facts f WHERE f.category = {lit(REGISTRATION)}
+)"""
+        parts = [
+            f"SELECT g.subject_key AS org_key, g.{col(r)} AS person_key, {lit(r)} AS role,"
+            f" g.event_id FROM {latest} g WHERE g.rn = 1 AND g.{col(r)} IS NOT NULL"
+            for r in roles
+        ]
+        return " UNION ALL ".join(parts)
+
+    # -- scores ---------------------------------------------------------------------------
+
+    def _points(self, points: int | Points) -> str:
+        if isinstance(points, int):
+            return lit(points)
+        column = f"f.{col(points.by)}"
+        whens = [
+            f"WHEN {column} = {lit(_coerce(k, self._numeric(points.by)))} THEN {lit(v)}"
+            for k, v in points.values.items()
+        ]
+        for band in points.bands:
+            test = []
+            if band.min is not None:
+                test.append(f"{column} >= {lit(band.min)}")
+            if band.max is not None:
+                test.append(f"{column} <= {lit(band.max)}")
+            whens.append(f"WHEN {' AND '.join(test) or 'TRUE'} THEN {lit(band.points)}")
+        return f"CASE {' '.join(whens)} ELSE {lit(points.otherwise)} END"
+
+    def _numeric(self, name: str) -> bool:
+        return self.fields.get(name, DetailField(type="string")).type in ("integer", "number")
+
+    def _counts_for(self, category: str, override: int | None) -> str:
+        if override is not None:
+            return lit(override)
+        cat = self.catalog.category(category)
+        if cat is None:
+            return "0"
+        by = cat.publicity.period_by
+        if by is None:
+            return lit(cat.publicity.period_months)
+        whens = " ".join(
+            f"WHEN f.{col(by.field)} = {lit(k)} THEN {lit(v)}" for k, v in by.months.items()
+        )
+        return f"CASE {whens} ELSE {lit(cat.publicity.period_months)} END"
+
+    def _adult(self, score: Score, alias: str) -> str:
+        if not score.adults_only:
+            return "TRUE"
+        return (
+            f"({alias}.birth_date IS NULL OR "
+            f"{months_after(alias + '.birth_date', '216')} <= {lit(self.as_of)})"
+        )
+
+    def _score_items(self, score: Score) -> str:
+        parts = []
+        for r in score.rules:
+            until = months_after("f.occurred_on", self._counts_for(r.category, r.counts_for_months))
+            parts.append(f"""
+SELECT * FROM (
+    SELECT {lit(score.id)} AS score_id, {lit(r.id)} AS rule_id, f.subject_key, f.event_id,
+           {self._points(r.points)} AS points, {until} AS counts_until
+    FROM ev_facts f
+    WHERE f.category = {lit(r.category)} AND {self._kinds(score.subject_kinds)}
+      AND {self._where(r.where)} AND {self._adult(score, "f")}
+) i WHERE i.counts_until > {lit(self.as_of)} AND i.points <> 0""")
+        return _union(parts, OUTPUTS["out_score_items"])
+
+    def _scores(self, score: Score) -> str:
+        bands = []
+        for g in score.grades:
+            test = []
+            if g.min is not None:
+                test.append(f"t.points >= {g.min}")
+            if g.max is not None:
+                test.append(f"t.points <= {g.max}")
+            bands.append(f"WHEN {' AND '.join(test) or 'TRUE'} THEN {lit(g.grade)}")
+        grade = f"CASE {' '.join(bands)} END" if bands else "CAST(NULL AS VARCHAR)"
+        return f"""
+SELECT {lit(score.id)} AS score_id, t.subject_key, t.points, {grade} AS grade, t.valid_until
+FROM (
+    SELECT s.subject_key, {lit(score.base)} + COALESCE(sum(i.points), 0) AS points,
+           min(i.counts_until) AS valid_until
+    FROM in_subjects s
+    LEFT JOIN out_score_items i ON i.subject_key = s.subject_key AND i.score_id = {lit(score.id)}
+    WHERE s.kind IN {in_list(score.subject_kinds)} AND {self._adult(score, "s")}
+    GROUP BY s.subject_key
+) t"""
+
+    # -- measures -------------------------------------------------------------------------
+
+    def _measure(self, m: Measure) -> str | None:
+        t = m.trigger
+        if t.lists:
+            own = f"""
+SELECT e.subject_key, 'list' AS trigger_kind, e.list_id AS trigger_id,
+       e.entry_id AS trigger_ref, e.ends_on AS valid_until
+FROM out_list_entries e WHERE e.status = 'active' AND e.list_id IN {in_list(t.lists)}"""
+        else:
+            tests = []
+            if t.grades:
+                tests.append(f"s.grade IN {in_list(t.grades)}")
+            if t.below is not None:
+                tests.append(f"s.points < {t.below}")
+            if t.at_least is not None:
+                tests.append(f"s.points >= {t.at_least}")
+            own = f"""
+SELECT s.subject_key, 'score' AS trigger_kind, s.score_id AS trigger_id,
+       s.grade AS trigger_ref, s.valid_until
+FROM out_scores s WHERE s.score_id = {lit(t.score)} AND {" AND ".join(tests)}"""
+        parts = []
+        if SUBJECT_ROLE in m.applies_to:
+            parts.append(
+                f"SELECT {lit(m.id)} AS measure_id, o.subject_key, o.trigger_kind, o.trigger_id,"
+                " o.trigger_ref, CAST(NULL AS VARCHAR) AS via_subject_key,"
+                f" {lit(SUBJECT_ROLE)} AS role, o.valid_until FROM ({own}) o"
+            )
+        roles = [r for r in m.applies_to if r != SUBJECT_ROLE]
+        if roles:
+            parts.append(
+                f"SELECT {lit(m.id)}, k.person_key, o.trigger_kind, o.trigger_id, o.trigger_ref,"
+                " o.subject_key, k.role, o.valid_until"
+                f" FROM ({own}) o JOIN out_links k ON k.org_key = o.subject_key"
+                f" AND k.role IN {in_list(roles)}"
+            )
+        return " UNION ALL ".join(parts) if parts else None
+
+
+REGISTRATION = "administrative.registration"
+
+_NULL_TYPES = {
+    "points": "BIGINT",
+    "event_id": "BIGINT",
+    "exit_event_id": "BIGINT",
+    "entered_on": "DATE",
+    "ends_on": "DATE",
+    "counts_until": "DATE",
+    "valid_until": "DATE",
+}
+
+
+def _union(parts: list[str], columns: tuple[str, ...]) -> str:
+    """UNION ALL of parts; with none, an empty relation of the right columns and types."""
+    if parts:
+        return "\nUNION ALL\n".join(f"SELECT * FROM ({p}) u{i}" for i, p in enumerate(parts))
+    cols = ", ".join(f"CAST(NULL AS {_NULL_TYPES.get(c, 'VARCHAR')}) AS {c}" for c in columns)
+    return f"SELECT {cols} WHERE FALSE"
+
+
+def _coerce(value: object, numeric: bool) -> object:
+    if numeric and isinstance(value, str):
+        try:
+            return int(value)
+        except ValueError:
+            return value
+    if not numeric and not isinstance(value, str) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+def compile_policy(policy: Policy, catalog: Catalog, as_of: dt.date) -> Plan:
+    return Compiler(policy, catalog, as_of).compile()

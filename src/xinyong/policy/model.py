@@ -1,0 +1,257 @@
+"""The shape of a policy version: lists, scores with grades, measures and partner actions.
+
+Every rule keeps the file and line it was written on (``at``), so that errors, ``policy
+check`` and explanations can point back to it. docs/policy-language.md is the reference.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+
+from xinyong.catalog.model import SubjectKind
+
+Scalar = str | int | float | bool
+
+
+class Rule(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    _file: str = PrivateAttr(default="?")
+    _line: int = PrivateAttr(default=0)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _keep_position(cls, data: Any, handler: Any) -> Any:
+        model = handler(data)
+        if hasattr(data, "file"):
+            model._file, model._line = data.file, data.line
+        return model
+
+    @property
+    def at(self) -> str:
+        return f"{self._file}:{self._line}"
+
+    @property
+    def file(self) -> str:
+        return self._file
+
+    @property
+    def line(self) -> int:
+        return self._line
+
+
+class Match(Rule):
+    """What a detail (or context) value must be: one of ``values``, or within [min, max]."""
+
+    values: list[Scalar] | None = None
+    min: float | None = None
+    max: float | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, data: Any) -> Any:
+        # `severity: serious`, `severity: [general, serious]` or `days_overdue: {min: 90}`
+        if isinstance(data, list):
+            return {"values": data}
+        if not isinstance(data, dict):
+            return {"values": [data]}
+        return data
+
+    @model_validator(mode="after")
+    def _something(self) -> Match:
+        if self.values is None and self.min is None and self.max is None:
+            raise ValueError("a match needs values, min or max")
+        return self
+
+
+class Condition(Rule):
+    """Records of one category (with detail values) that a subject must have."""
+
+    category: str
+    where: dict[str, Match] = Field(default_factory=dict)
+    within_months: int | None = Field(default=None, ge=1)
+    at_least: int = Field(default=1, ge=1)
+    latest: bool = False  # only the subject's most recent record of the category counts
+
+
+class Never(Rule):
+    """A ground on which a listing is refused; the entry record is flagged with it."""
+
+    id: str
+    label: str
+    age_below: int | None = Field(default=None, ge=1, le=150)  # persons, on the entry date
+    where: dict[str, Match] = Field(default_factory=dict)  # on the entry record's details
+    legal_basis: str = ""
+
+
+class Term(Rule):
+    default_months: int | None = Field(default=None, ge=1)
+    from_detail: str | None = None  # a positive value in the entry record overrides the default
+    extension_from: str | None = None  # months added by the court (a correction of the entry)
+    open_ended_when: dict[str, Match] = Field(default_factory=dict)  # no term: until an exit
+
+
+class Declared(Rule):
+    entry: str
+    exits: list[str] = Field(default_factory=list)
+    match: list[Literal["document"]] = Field(default_factory=list)
+    term: Term | None = None
+
+
+class Computed(Rule):
+    all: list[Condition] = Field(default_factory=list)
+    any: list[Condition] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _one_of(self) -> Computed:
+        if bool(self.all) == bool(self.any):
+            raise ValueError("a computed list takes either `all` or `any` conditions")
+        return self
+
+    @property
+    def conditions(self) -> list[Condition]:
+        return self.all or self.any
+
+
+class ListRule(Rule):
+    id: str
+    label: str
+    kind: Literal["black", "red"]
+    description: str = ""
+    subject_kinds: list[SubjectKind]
+    declared: Declared | None = None
+    computed: Computed | None = None
+    never: list[Never] = Field(default_factory=list)
+    legal_basis: str = ""
+
+    @model_validator(mode="after")
+    def _declared_or_computed(self) -> ListRule:
+        if (self.declared is None) == (self.computed is None):
+            raise ValueError("a list is either `declared` by records or `computed` from them")
+        return self
+
+
+class Band(Rule):
+    min: float | None = None
+    max: float | None = None
+    points: int
+
+
+class Points(Rule):
+    by: str
+    values: dict[str, int] = Field(default_factory=dict)
+    bands: list[Band] = Field(default_factory=list)
+    otherwise: int = 0
+
+
+class ScoreRule(Rule):
+    id: str
+    category: str
+    where: dict[str, Match] = Field(default_factory=dict)
+    points: int | Points
+    counts_for_months: int | None = Field(default=None, ge=1)  # default: publicity period
+    legal_basis: str = ""
+
+
+class Grade(Rule):
+    grade: str
+    min: int | None = None
+    max: int | None = None
+    label: str = ""
+
+
+class Score(Rule):
+    id: str
+    label: str
+    description: str = ""
+    subject_kinds: list[SubjectKind]
+    adults_only: bool = False  # persons under 18 get no score (a protective scope)
+    base: int
+    rules: list[ScoreRule]
+    grades: list[Grade]
+    legal_basis: str = ""
+
+
+class ContextField(Rule):
+    type: Literal["enum", "integer"]
+    values: list[str] = Field(default_factory=list)
+    min: int | None = None
+    max: int | None = None
+    description: str = ""
+
+
+class Action(Rule):
+    id: str
+    label: str
+    partner_kinds: list[str] = Field(default_factory=list)
+    context: dict[str, ContextField] = Field(default_factory=dict)
+
+
+class ActionUse(Rule):
+    action: str
+    when: dict[str, Match] = Field(default_factory=dict)
+
+
+class Trigger(Rule):
+    lists: list[str] = Field(default_factory=list)
+    score: str | None = None
+    grades: list[str] = Field(default_factory=list)
+    below: int | None = None
+    at_least: int | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _single_list(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "list" in data:
+            data = dict(data)
+            data["lists"] = [data.pop("list")]
+        return data
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Trigger:
+        if bool(self.lists) == (self.score is not None):
+            raise ValueError("a trigger is list membership (`list`/`lists`) or a `score`")
+        if self.score is not None and not (
+            self.grades or self.below is not None or self.at_least is not None
+        ):
+            raise ValueError("a score trigger needs `grades`, `below` or `at_least`")
+        return self
+
+
+class Measure(Rule):
+    id: str
+    label: str
+    kind: Literal["restrict", "reward"]
+    actions: list[ActionUse]
+    trigger: Trigger
+    applies_to: list[str] = Field(default_factory=lambda: ["subject"])
+    legal_basis: str = ""
+    remedy: str = ""
+    reward: dict[str, Scalar] = Field(default_factory=dict)
+
+    @field_validator("actions", mode="before")
+    @classmethod
+    def _action_names(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            return [{"action": v} if isinstance(v, str) else v for v in value]
+        return value
+
+
+class Policy(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    version: str
+    description: str = ""
+    directory: str
+    digest: str  # of the files' bytes: two directories with the same digest are one policy
+    lists: dict[str, ListRule] = Field(default_factory=dict)
+    scores: dict[str, Score] = Field(default_factory=dict)
+    measures: dict[str, Measure] = Field(default_factory=dict)
+    actions: dict[str, Action] = Field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} {self.version}"
