@@ -100,3 +100,9 @@ class DecisionError(XinyongError):
 
     code = "decision_invalid"
     exit_code = 2
+
+
+class EngineError(XinyongError):
+    """An evaluation engine failed to run a compiled policy."""
+
+    code = "engine_failed"

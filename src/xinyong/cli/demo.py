@@ -7,12 +7,13 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
+from xinyong.cli.evaluate import print_summary
 from xinyong.cli.output import console, err_console, handle_errors, print_json, progress_bar
 from xinyong.cli.state import context
 from xinyong.clock import today
-from xinyong.ledger.ingest import ingest_file
+from xinyong.demo.load import load_city
 from xinyong.ledger.queries import ledger_counts
-from xinyong.ledger.sources import add_source, list_sources
+from xinyong.policy.evaluate import evaluate
 
 
 @handle_errors
@@ -27,7 +28,7 @@ def demo(
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
-    """Generate a synthetic city, register one source per kind and ingest its records.
+    """Generate a synthetic city, ingest its records, and evaluate it with the policy.
 
     The records go through the same validation as any other ingest: a few deliberately
     malformed rows show the rejects path. Running it again adds nothing new.
@@ -47,24 +48,9 @@ def demo(
         today=today(app.settings.timezone),
         progress=say,
     )
-    with app.store.transaction() as conn:
-        existing = {s.source_id for s in list_sources(conn)}
-        for kind in city.files:
-            source_id = f"demo-{kind.replace('_', '-')}"
-            if source_id not in existing:
-                add_source(
-                    conn,
-                    app.catalog,
-                    name=f"Demo city {kind.replace('_', ' ')}",
-                    kind=kind,
-                    source_id=source_id,
-                )
-    reports = []
-    for kind, path in city.files.items():
-        with progress_bar(f"Ingesting {path.name}", enabled=not as_json) as update:
-            reports.append(
-                ingest_file(app, path, f"demo-{kind.replace('_', '-')}", progress=update)
-            )
+    reports = load_city(app, city, progress=lambda label: progress_bar(label, enabled=not as_json))
+    say("Evaluating the city with " + app.policy.label + " ...")
+    evaluation = evaluate(app)
     with app.store.transaction() as conn:
         counts = ledger_counts(conn)
         sample = conn.one(
@@ -83,6 +69,7 @@ def demo(
         "ledger": counts,
         "store": app.store.describe(),
         "example_subject": sample[0] if sample else None,
+        "evaluation": evaluation.as_dict(),
     }
     if as_json:
         print_json(summary)
@@ -107,8 +94,10 @@ def demo(
     for r in reports:
         if r.rejects_file:
             console.print(f"Rejected rows of {r.source_id}: {r.rejects_file}")
+    print_summary(evaluation)
     if sample:
         console.print(f"Try: [bold]xinyong subject show {sample[0]}[/]")
+        console.print(f"     [bold]xinyong decide {sample[0]} flight.ticket.purchase[/]")
     if not no_serve:
         err_console.print(
             "[dim]Serving arrives with the decision service; nothing to serve yet.[/]"

@@ -15,7 +15,7 @@ from typing import Any
 import pyarrow as pa
 
 from xinyong.engines.base import RECORD_COLUMNS, SUBJECT_COLUMNS, Engine, output_columns
-from xinyong.errors import ConfigurationError
+from xinyong.errors import ConfigurationError, EngineError, XinyongError
 from xinyong.policy.compiler import OUTPUTS, Plan
 from xinyong.store.base import Connection, Store
 
@@ -62,7 +62,12 @@ def spark_session(master: str = "local[2]") -> Any:
         .config("spark.driver.host", "127.0.0.1")
         .config("spark.driver.bindAddress", "127.0.0.1")
         .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.sql.shuffle.partitions", "8")
+        .config("spark.ui.showConsoleProgress", "false")
+        # A plan is a few dozen small queries: planning and code generation, not data,
+        # dominate them in local mode.
+        .config("spark.sql.adaptive.enabled", "false")
+        .config("spark.sql.codegen.wholeStage", "false")
+        .config("spark.sql.shuffle.partitions", os.environ.get("XINYONG_SPARK_PARTITIONS", "4"))
         .config("spark.driver.memory", "4g")
         .getOrCreate()
     )
@@ -74,8 +79,9 @@ class SparkEngine(Engine):
     name = "spark"
     dialect = "spark"
 
-    def __init__(self, master: str = "local[2]") -> None:
+    def __init__(self, master: str = "local[2]", partitions: int = 2) -> None:
         self.master = master
+        self.partitions = partitions
 
     def prepare(self, store: Store, plan: Plan, work_dir: Path) -> dict[str, list[Path]]:
         work_dir.mkdir(parents=True, exist_ok=True)
@@ -93,16 +99,29 @@ class SparkEngine(Engine):
                 conn, f"SELECT {SUBJECT_COLUMNS} FROM subjects", subjects, SUBJECTS_SCHEMA
             )
         spark = spark_session(self.master)
+        try:
+            return self._run(spark, plan, records, subjects, work_dir)
+        except Exception as exc:  # py4j and Spark analysis errors: report, don't dump a trace
+            if isinstance(exc, XinyongError):
+                raise
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise EngineError(f"Spark could not evaluate the policy: {first}") from exc
+
+    def _run(
+        self, spark: Any, plan: Plan, records: Path, subjects: Path, work_dir: Path
+    ) -> dict[str, list[Path]]:
         spark.read.parquet(str(records)).createOrReplaceTempView("in_records")
         spark.read.parquet(str(subjects)).createOrReplaceTempView("in_subjects")
         for stage in plan.stages:
-            frame = spark.sql(self.translate(stage.sql))
-            frame.cache()  # later stages read it again; Spark would otherwise recompute it
+            # Materialise each stage once: later stages read it again, and Spark would
+            # otherwise recompute the whole lineage at every reference.
+            frame = spark.sql(self.translate(stage.sql)).coalesce(self.partitions).cache()
+            frame.count()
             frame.createOrReplaceTempView(stage.name)
         out: dict[str, list[Path]] = {}
         for name in OUTPUTS:
             target = work_dir / name
-            spark.table(name).write.mode("overwrite").parquet(str(target))
+            spark.table(name).coalesce(1).write.mode("overwrite").parquet(str(target))
             out[name] = sorted(target.glob("*.parquet"))
         for stage in plan.stages:
             spark.catalog.dropTempView(stage.name)

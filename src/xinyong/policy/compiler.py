@@ -367,8 +367,8 @@ FROM {name} m GROUP BY m.subject_key HAVING count(*) >= {c.at_least}""",
                 for i, c in enumerate(conds)
                 if i
             )
-            entered = "GREATEST(" + ", ".join(f"c{i}.entered_on" for i in range(len(conds))) + ")"
-            ends = "LEAST(" + ", ".join(f"c{i}.ends_on" for i in range(len(conds))) + ")"
+            entered = _fold("GREATEST", [f"c{i}.entered_on" for i in range(len(conds))])
+            ends = _fold("LEAST", [f"c{i}.ends_on" for i in range(len(conds))])
             body = (
                 f"SELECT c0.subject_key, {entered} AS entered_on, {ends} AS ends_on "
                 f"FROM {first}_met c0{joins}"
@@ -569,6 +569,11 @@ def _union(parts: list[str], columns: tuple[str, ...]) -> str:
         return "\nUNION ALL\n".join(f"SELECT * FROM ({p}) u{i}" for i, p in enumerate(parts))
     cols = ", ".join(f"CAST(NULL AS {_NULL_TYPES.get(c, 'VARCHAR')}) AS {c}" for c in columns)
     return f"SELECT {cols} WHERE FALSE"
+
+
+def _fold(function: str, args: list[str]) -> str:
+    """GREATEST/LEAST of one argument is that argument (Spark refuses the call)."""
+    return args[0] if len(args) == 1 else f"{function}({', '.join(args)})"
 
 
 def _coerce(value: object, numeric: bool) -> object:
