@@ -53,9 +53,12 @@ def demo(
     evaluation = evaluate(app)
     with app.store.transaction() as conn:
         counts = ledger_counts(conn)
+        # A person listed today, so that `decide` shows a deny with its reasons.
         sample = conn.one(
-            "SELECT s.identifier FROM current_records r JOIN subjects s ON s.subject_key = r.subject_key"
-            " WHERE r.category = 'judicial.defaulter.listed' AND s.kind = 'person' ORDER BY r.event_id LIMIT 1"
+            "SELECT s.identifier FROM list_entries e JOIN eval_runs r ON r.run_id = e.run_id"
+            " JOIN subjects s ON s.subject_key = e.subject_key"
+            " WHERE r.is_current AND e.list_id = 'judicial_defaulters' AND e.status = 'active'"
+            " AND s.kind = 'person' ORDER BY e.entry_id LIMIT 1"
         )
     summary = {
         "city": {

@@ -8,6 +8,7 @@ import typer
 
 from xinyong import __version__
 from xinyong.cli import audit, catalog, sources, subject
+from xinyong.cli.decide import decide
 from xinyong.cli.demo import demo
 from xinyong.cli.evaluate import evaluate
 from xinyong.cli.ingest import ingest
@@ -78,6 +79,7 @@ def init(
 app.command()(ingest)
 app.command()(demo)
 app.command()(evaluate)
+app.command()(decide)
 app.add_typer(sources.app, name="sources")
 app.add_typer(catalog.app, name="catalog")
 app.add_typer(subject.app, name="subject")

@@ -42,7 +42,8 @@ _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _constru
 
 def read_yaml(path: Path) -> Any:
     """Parse one file; a syntax error names its line."""
-    loader_cls = type("_FileLoader", (_Loader,), {"file_name": str(path)})
+    # Positions name the file within its policy directory: "lists.yaml:12".
+    loader_cls = type("_FileLoader", (_Loader,), {"file_name": path.name})
     text = path.read_text(encoding="utf-8")
     return yaml.load(text, Loader=loader_cls)  # a SafeLoader subclass: no arbitrary objects
 

@@ -1,0 +1,88 @@
+"""Printing a subject's evaluated state: lists, scores, measures, each with its reasons."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.table import Table
+
+from xinyong.cli.output import console
+
+
+def print_state(state: dict[str, Any] | None) -> None:
+    if not state:
+        return
+    if "not_evaluated" in state:
+        console.print(f"[yellow]{state['not_evaluated']}[/]")
+        return
+    ev = state["evaluation"]
+    how = "replayed on the spot" if ev["replay"] else f"run {ev['run_id']}"
+    console.print(f"\n[bold]Credit state[/] as of {ev['as_of']} under {ev['policy']} ({how})")
+    if state["lists"]:
+        table = Table(title="Lists", title_justify="left", show_lines=True)
+        for c in ("list", "status", "from", "until", "records", "legal basis"):
+            table.add_column(c, overflow="fold")
+        for e in state["lists"]:
+            status = e["status"]
+            if e["refused_by"]:
+                status += f": {e['refused_by']['reason']} ({e['refused_by']['legal_basis']})"
+            elif e["end_reason"] and e["status"] == "ended":
+                status += f" ({e['end_reason']})"
+            records = "\n".join(
+                f"{r['role']} #{r['event_id']} {r.get('category', '')} {r.get('occurred_on', '')}"
+                f" {r.get('document') or ''}".rstrip()
+                for r in e["records"]
+            )
+            table.add_row(
+                f"{e['label']} [dim]({e['list']}, {e['kind']})[/]",
+                status,
+                e["entered_on"] or "",
+                e["ends_on"] or "open",
+                records,
+                f"{e['legal_basis']}\n[dim]{e['rule']}[/]",
+            )
+        console.print(table)
+    for s in state["scores"]:
+        table = Table(
+            title=f"{s['label']}: {s['points']} points, grade {s['grade']}"
+            f" ({s['grade_label']}); base {s['base']}",
+            title_justify="left",
+        )
+        for c in ("record", "rule", "points", "counts until", "legal basis"):
+            table.add_column(c, overflow="fold")
+        for c in s["contributions"]:
+            table.add_row(
+                f"#{c['event_id']} {c.get('category', '')} {c.get('occurred_on', '')}",
+                c["rule"],
+                f"{c['points']:+d}",
+                c["counts_until"] or "",
+                c["legal_basis"] or "",
+            )
+        console.print(table)
+    if state["measures"]:
+        table = Table(title="Active measures", title_justify="left", show_lines=True)
+        for c in ("measure", "trigger", "applies as", "until", "legal basis", "remedy"):
+            table.add_column(c, overflow="fold")
+        for m in state["measures"]:
+            trigger = f"{m['trigger']['kind']} {m['trigger']['id']}"
+            if m["trigger"]["kind"] == "score":
+                trigger += f" grade {m['trigger']['ref']}"
+            role = m["applies_as"]
+            if m["via"]:
+                role += f" of {m['via']['identifier']}"
+            table.add_row(
+                f"{m['label']} [dim]({m['measure']}, {m['kind']})[/]\n" + ", ".join(m["actions"]),
+                trigger,
+                role,
+                m["valid_until"] or "open",
+                m["legal_basis"] or "",
+                m["remedy"] or "",
+            )
+        console.print(table)
+    else:
+        console.print("No measures apply.")
+    for f in state["flags"]:
+        console.print(
+            f"[yellow]Record #{f['event_id']} flagged[/] for {f['list']}: "
+            f"{f['reason']} ({f['legal_basis']})."
+        )

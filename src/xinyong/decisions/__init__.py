@@ -1,0 +1,1 @@
+"""Answering partners at the point of service from the evaluated credit state."""
