@@ -24,6 +24,9 @@ class DetailField(Strict):
     min: float | None = None
     max: float | None = None
     data_class: str | None = None
+    # An equality-protected attribute (ownership): kept for the equality report, and no
+    # policy rule may condition on it (`policy check` refuses).
+    protected: bool = False
 
 
 class PeriodBy(Strict):

@@ -29,6 +29,8 @@ from xinyong.ledger.records import COLUMNS
 from xinyong.ledger.sources import get_source
 from xinyong.ledger.spool import Spool
 from xinyong.ledger.validate import Validator
+from xinyong.policy.evaluate import current_run, evaluate_subjects
+from xinyong.store.base import Connection
 
 Progress = Callable[[str, int, int, str], None]  # (phase, done, total, unit)
 
@@ -55,10 +57,27 @@ class IngestReport:
     rejected: int = 0
     rejected_by_reason: dict[str, int] = field(default_factory=dict)
     rejects_file: str | None = None
+    reevaluated: int | None = None  # subjects re-evaluated; None when nothing is evaluated yet
     seconds: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def reevaluate_new_records(
+    ctx: Context, conn: Connection, first_event: int, last_event: int | None
+) -> int | None:
+    """Incremental evaluation of the subjects whose records were just accepted."""
+    if current_run(conn) is None:
+        return None
+    keys = [
+        k
+        for (k,) in conn.execute(
+            "SELECT DISTINCT subject_key FROM records WHERE event_id BETWEEN ? AND ?",
+            [first_event, last_event if last_event is not None else first_event],
+        )
+    ]
+    return evaluate_subjects(ctx, conn, keys)
 
 
 def default_rejects_path(path: Path) -> Path:
@@ -128,6 +147,12 @@ def ingest_file(
             outcome = merge_submission(
                 ctx.store, conn, spool=spool, source_id=source_id, file=info, received_at=utcnow()
             )
+            if outcome.first_event is not None:
+                # The credit state follows the ledger in the same transaction: decisions
+                # never see records without their consequences, or the reverse.
+                report.reevaluated = reevaluate_new_records(
+                    ctx, conn, outcome.first_event, outcome.last_event
+                )
         by_reason.update(r["status"] for r in outcome.late_rejects)
         report.accepted, report.duplicates = outcome.accepted, outcome.duplicates
         report.rejected = sum(by_reason.values())

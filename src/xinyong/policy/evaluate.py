@@ -21,6 +21,7 @@ from xinyong.context import Context
 from xinyong.engines import get_engine
 from xinyong.engines.base import Engine
 from xinyong.errors import ConfigurationError
+from xinyong.policy.check import require_valid
 from xinyong.policy.compiler import OUTPUTS, Plan, compile_policy
 from xinyong.policy.model import Policy
 from xinyong.store.base import Connection
@@ -93,6 +94,7 @@ def evaluate(
             f"--as-of {day} is in the future.", hint="Evaluate today or a past date."
         )
     started = time.perf_counter()
+    require_valid(policy, ctx.catalog)
     plan = compile_policy(policy, ctx.catalog, day)
     runner = get_engine(engine or default_engine(ctx), ctx.store.name)
     if runner.name == "spark":
@@ -209,7 +211,7 @@ def evaluate_subjects(
     if run is None or run["policy_digest"] != policy.digest:
         return None
     day = today(ctx.settings.timezone)
-    plan = compile_policy(policy, ctx.catalog, day)
+    plan = _plan(policy, ctx, day)
     runner = get_engine(ctx.store.name, ctx.store.name)
     run_id = int(run["run_id"])  # type: ignore[call-overload]
     keys = set(subject_keys)
@@ -253,6 +255,19 @@ def evaluate_subjects(
         conn.execute("DROP TABLE IF EXISTS ev_scope")
         conn.execute("DROP TABLE IF EXISTS ev_store_scope")
     return rewritten
+
+
+_PLANS: dict[tuple[str, str, dt.date], Plan] = {}
+
+
+def _plan(policy: Policy, ctx: Context, day: dt.date) -> Plan:
+    """Checked and compiled once per policy, catalogue and day: incremental runs are hot."""
+    key = (policy.digest, ctx.catalog.source + ctx.catalog.version, day)
+    if key not in _PLANS:
+        require_valid(policy, ctx.catalog)
+        _PLANS.clear()
+        _PLANS[key] = compile_policy(policy, ctx.catalog, day)
+    return _PLANS[key]
 
 
 def _compute(conn: Connection, runner: Engine, plan: Plan, run_id: int) -> None:
