@@ -89,6 +89,7 @@ def load_policy(directory: Path | None = None) -> Policy:
                 if not isinstance(rule, Located):
                     raise PolicyError(f"{rule_at}: {key} {rule_id!r} must be a mapping.")
                 rule["id"] = rule_id
+                rule.line = body.line_of(rule_id)  # a rule is where its id is written
                 sections[key][rule_id] = rule
     if not meta.get("name") or not meta.get("version"):
         raise PolicyError(
