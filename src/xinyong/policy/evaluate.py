@@ -38,6 +38,7 @@ TABLES: dict[str, tuple[str, str]] = {
 }
 
 Progress = Callable[[str], None]
+SMALL = 1000  # subjects: below this, incremental evaluation tunes the engine for tiny inputs
 
 
 @dataclass
@@ -217,6 +218,8 @@ def evaluate_subjects(
     keys = set(subject_keys)
     conn.execute("CREATE TEMP TABLE ev_store_scope (subject_key VARCHAR)")
     conn.execute("CREATE TEMP TABLE ev_scope (subject_key VARCHAR)")
+    if len(keys) < SMALL:
+        runner.small_work(conn)
     try:
         _add(conn, "ev_store_scope", keys)
         # Persons whose measures flow from these organisations, as the ledger stood.
@@ -254,6 +257,8 @@ def evaluate_subjects(
     finally:
         conn.execute("DROP TABLE IF EXISTS ev_scope")
         conn.execute("DROP TABLE IF EXISTS ev_store_scope")
+        if len(keys) < SMALL:
+            runner.end_small_work(conn)
     return rewritten
 
 
