@@ -65,10 +65,10 @@ class Engine(abc.ABC):
     ) -> None:
         """Leave every ``out_*`` relation of the plan readable on ``conn``."""
 
-    def small_work(self, conn: Connection) -> None:
+    def small_work(self, conn: Connection) -> None:  # noqa: B027 (a hook; most engines need nothing)
         """Tune the session for a plan over a few subjects (incremental evaluation)."""
 
-    def end_small_work(self, conn: Connection) -> None:
+    def end_small_work(self, conn: Connection) -> None:  # noqa: B027 (a hook)
         """Undo ``small_work``."""
 
     @abc.abstractmethod
