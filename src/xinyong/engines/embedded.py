@@ -10,9 +10,9 @@ class EmbeddedEngine(SqlEngine):
     name = "embedded"
     dialect = "duckdb"
 
-    def small_work(self, conn: Connection) -> None:  # noqa: B027 (a hook; most engines need nothing)
+    def small_work(self, conn: Connection) -> None:
         """A few subjects: one thread avoids DuckDB's parallel set-up on tiny inputs."""
         conn.execute("SET threads = 1")
 
-    def end_small_work(self, conn: Connection) -> None:  # noqa: B027 (a hook)
+    def end_small_work(self, conn: Connection) -> None:
         conn.execute("RESET threads")
