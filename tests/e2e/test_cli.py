@@ -141,3 +141,81 @@ def test_demo_builds_a_city_and_is_idempotent(data_dir: Path) -> None:
     assert sum(r["accepted"] for r in again["ingested"]) == 0
     assert again["ledger"]["records"] == summary["ledger"]["records"]
     assert "intact" in run(data_dir, "audit", "verify").stdout
+
+
+def test_a_listed_person_is_explained_denied_and_delisted(data_dir: Path, tmp_path: Path) -> None:
+    """The issue's walk-through: demo, explain, decide, a delisting, decide again, reports."""
+    args = ("demo", "--persons", "3000", "--orgs", "200", "--agencies", "5", "--no-serve", "--json")
+    summary = json.loads(run(data_dir, *args).stdout)
+    evaluation = summary["evaluation"]
+    assert evaluation["current"] and evaluation["lists"]["judicial_defaulters"] >= 1
+    assert sum(evaluation["grades"]["city_points"].values()) > 1000
+    person = summary["example_subject"]
+
+    state = json.loads(run(data_dir, "subject", "show", person, "--json").stdout)["state"]
+    listing = next(e for e in state["lists"] if e["list"] == "judicial_defaulters")
+    assert listing["status"] == "active" and "Fa Shi" in listing["legal_basis"]
+    entry = next(r for r in listing["records"] if r["role"] == "entry")
+    assert entry["category"] == "judicial.defaulter.listed" and entry["document"]
+    assert listing["rule"].startswith("lists.yaml:")
+    assert any(m["measure"] == "high_consumption_travel" for m in state["measures"])
+    assert state["scores"][0]["contributions"]  # the listing costs points, shown per record
+
+    denied = json.loads(run(data_dir, "decide", person, "flight.ticket.purchase", "--json").stdout)
+    assert denied["decision"] == "deny" and denied["remedy"]
+    assert {r["trigger"]["id"] for r in denied["reasons"]} >= {"judicial_defaulters"}
+    assert all(r["legal_basis"] and r["records"] for r in denied["reasons"])
+
+    # The court removes every listing and restriction of the person's cases.
+    cases = {
+        r["document"]
+        for e in state["lists"]
+        if e["status"] == "active"
+        for r in e["records"]
+        if r["role"] == "entry"
+    }
+    rows = []
+    for i, doc in enumerate(sorted(cases)):
+        for category, reason in (
+            ("judicial.defaulter.delisted", "performed"),
+            ("judicial.consumption_restriction.lifted", "performed"),
+        ):
+            rows.append(
+                {
+                    "source_record_id": f"e2e-{i}-{category}",
+                    "subject": person,
+                    "category": category,
+                    "occurred_on": evaluation["as_of"],
+                    "document": doc,
+                    "details": {"reason": reason},
+                }
+            )
+    (tmp_path / "delist.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    report = json.loads(
+        run(
+            data_dir, "ingest", str(tmp_path / "delist.jsonl"), "--source", "demo-court", "--json"
+        ).stdout
+    )
+    assert report[0]["accepted"] == len(rows) if isinstance(report, list) else True
+    allowed = json.loads(run(data_dir, "decide", person, "flight.ticket.purchase", "--json").stdout)
+    assert allowed["decision"] == "allow" and allowed["reasons"] == []
+
+    # As of the listing date the person was listed; today's file says ended.
+    past = json.loads(
+        run(data_dir, "subject", "show", person, "--json", "--as-of", listing["entered_on"]).stdout
+    )["state"]
+    assert past["evaluation"]["replay"] is True
+    assert any(e["status"] == "active" for e in past["lists"] if e["list"] == "judicial_defaulters")
+
+    diff = json.loads(run(data_dir, "policy", "diff", *(2 * [_default_policy()]), "--json").stdout)
+    assert all(r["entering"] == r["leaving"] == 0 for r in diff["lists"])
+    equality = json.loads(run(data_dir, "report", "equality", "--json").stdout)
+    kinds = {r["grp"]: r for r in equality["by_kind"]}
+    assert set(kinds) == {"person", "organisation", "agency"}
+    assert {r["grp"] for r in equality["by_ownership"]} >= {"private"}
+
+
+def _default_policy() -> str:
+    from xinyong.policy.loader import default_policy_path
+
+    return str(default_policy_path())

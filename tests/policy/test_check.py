@@ -334,3 +334,40 @@ def _python_path() -> dict[str, str]:
     exe = sh.which("xinyong")
     assert exe, "the xinyong command is not installed"
     return {"PATH": str(Path(exe).parent) + ":" + os.environ.get("PATH", "")}
+
+
+@pytest.mark.parametrize(
+    ("extra", "phrase"),
+    [
+        (
+            """
+            lists:
+              judicial-defaulters:
+                label: Hyphenated
+                kind: black
+                subject_kinds: [person]
+                legal_basis: Some law
+                declared: {entry: judicial.defaulter.listed}
+            """,
+            "lower-case",
+        ),
+        (
+            """
+            lists:
+              empty_never:
+                label: Empty never
+                kind: black
+                subject_kinds: [person]
+                legal_basis: Some law
+                declared: {entry: judicial.defaulter.listed}
+                never:
+                  - {id: nothing, label: Tests nothing}
+            """,
+            "age_below",
+        ),
+    ],
+)
+def test_ids_and_never_grounds_are_checked_on_load(tmp_path: Path, extra: str, phrase: str) -> None:
+    found = findings(tmp_path, extra)
+    assert [f.code for f in found] == ["malformed"]
+    assert phrase in found[0].message and found[0].file == "extra.yaml"

@@ -38,8 +38,8 @@ def decide(
     """Decide whether a subject may do an action now: allow or deny, rewards, and each
     reason with its trigger, records, legal basis and remedy.
 
-    A subject the ledger does not know is allowed, with no reasons. The action's context
-    keys that any measure reads are required (see `xinyong policy show`)."""
+    A subject the ledger does not know is allowed, with no reasons. Context keys that any
+    measure reads for the action are required (docs/policy-language.md, actions)."""
     app = context(ctx)
     _ = app.secret  # before the transaction: reading it may open one of its own
     with app.store.transaction() as conn:

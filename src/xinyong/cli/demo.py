@@ -57,8 +57,8 @@ def demo(
         sample = conn.one(
             "SELECT s.identifier FROM list_entries e JOIN eval_runs r ON r.run_id = e.run_id"
             " JOIN subjects s ON s.subject_key = e.subject_key"
-            " WHERE r.is_current AND e.list_id = 'judicial_defaulters' AND e.status = 'active'"
-            " AND s.kind = 'person' ORDER BY e.entry_id LIMIT 1"
+            " WHERE r.is_current AND e.list_id = 'judicial_defaulters' AND s.kind = 'person'"
+            " ORDER BY CASE e.status WHEN 'active' THEN 0 ELSE 1 END, e.entry_id LIMIT 1"
         )
     summary = {
         "city": {

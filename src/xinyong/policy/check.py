@@ -359,6 +359,8 @@ class Checker:
         if m.kind == "restrict" and not m.remedy.strip():
             self.add(m, name, "missing_remedy", "a restriction must tell the subject the remedy.")
         for use in m.actions:
+            if not use.line:  # written as a bare action name: point at the measure
+                use._file, use._line = m.file, m.line
             spec = self.policy.actions.get(use.action)
             if spec is None:
                 self.add(

@@ -487,6 +487,7 @@ SELECT * FROM (
     FROM ev_facts f
     WHERE f.category = {lit(r.category)} AND {self._kinds(score.subject_kinds)}
       AND {self._where(r.where)} AND {self._adult(score, "f")}
+      AND NOT EXISTS (SELECT 1 FROM out_record_flags x WHERE x.event_id = f.event_id)
 ) i WHERE i.counts_until > {lit(self.as_of)} AND i.points <> 0""")
         return _union(parts, OUTPUTS["out_score_items"])
 

@@ -9,6 +9,7 @@ an id to its rule. Shape errors name the file and line; what the rules mean is c
 from __future__ import annotations
 
 import hashlib
+import re
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,9 @@ from pydantic import ValidationError
 from xinyong.errors import PolicyError
 from xinyong.policy.model import Action, ListRule, Measure, Policy, Score
 from xinyong.policy.yamlmarks import Located, locate, read_yaml
+
+_RULE_ID = re.compile(r"^[a-z][a-z0-9_]*$")  # ids name tables in compiled plans
+_ACTION_ID = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")
 
 SECTIONS: dict[str, type] = {
     "lists": ListRule,
@@ -88,6 +92,13 @@ def load_policy(directory: Path | None = None) -> Policy:
                 first_seen[(key, rule_id)] = rule_at
                 if not isinstance(rule, Located):
                     raise PolicyError(f"{rule_at}: {key} {rule_id!r} must be a mapping.")
+                pattern = _ACTION_ID if key == "actions" else _RULE_ID
+                if not pattern.match(str(rule_id)):
+                    raise PolicyError(
+                        f"{rule_at}: {key} id {rule_id!r} must be lower-case letters, digits"
+                        + (" and dots or underscores" if key == "actions" else " and underscores")
+                        + ", starting with a letter.",
+                    )
                 rule["id"] = rule_id
                 rule.line = body.line_of(rule_id)  # a rule is where its id is written
                 sections[key][rule_id] = rule

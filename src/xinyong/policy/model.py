@@ -85,6 +85,12 @@ class Never(Rule):
     where: dict[str, Match] = Field(default_factory=dict)  # on the entry record's details
     legal_basis: str = ""
 
+    @model_validator(mode="after")
+    def _tests_something(self) -> Never:
+        if self.age_below is None and not self.where:
+            raise ValueError("a `never` ground needs `age_below` or `where`")
+        return self
+
 
 class Term(Rule):
     default_months: int | None = Field(default=None, ge=1)

@@ -106,10 +106,12 @@ class PostgresStore(Store):
             cur.execute(sql)
             while batch := cur.fetchmany(50_000):
                 columns = list(zip(*batch, strict=True))
-                writer.write_table(pa.table(
-                    [pa.array(c, type=f.type) for c, f in zip(columns, schema, strict=True)],
-                    schema=schema,
-                ))
+                writer.write_table(
+                    pa.table(
+                        [pa.array(c, type=f.type) for c, f in zip(columns, schema, strict=True)],
+                        schema=schema,
+                    )
+                )
                 rows += len(batch)
         return rows
 
