@@ -70,11 +70,20 @@ def reevaluate_new_records(
     """Incremental evaluation of the subjects whose records were just accepted."""
     if current_run(conn) is None:
         return None
+    last = last_event if last_event is not None else first_event
+    # The new records' subjects, and the subjects of the records they correct or revoke:
+    # a correction can move a record from a wrongly named subject to the right one.
     keys = [
         k
         for (k,) in conn.execute(
-            "SELECT DISTINCT subject_key FROM records WHERE event_id BETWEEN ? AND ?",
-            [first_event, last_event if last_event is not None else first_event],
+            "SELECT subject_key FROM records WHERE event_id BETWEEN ? AND ?"
+            " UNION SELECT o.subject_key FROM records n JOIN records o"
+            " ON o.source_id = n.source_id AND o.source_record_id = n.supersedes"
+            " WHERE n.event_id BETWEEN ? AND ?"
+            " UNION SELECT o.subject_key FROM records n JOIN records o"
+            " ON o.source_id = n.source_id AND o.source_record_id = n.source_record_id"
+            " AND o.event_id < n.event_id WHERE n.event_id BETWEEN ? AND ?",
+            [first_event, last, first_event, last, first_event, last],
         )
     ]
     return evaluate_subjects(ctx, conn, keys)
