@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from xinyong.cli.output import console, err_console, handle_errors, print_json
+from xinyong.cli.output import console, err_console, handle_errors, print_json, progress_bar
 from xinyong.cli.state import context
 from xinyong.engines import ENGINES
 from xinyong.policy.evaluate import RunSummary
@@ -46,13 +46,15 @@ def evaluate(
     app = context(ctx)
     policy = load_policy(policy_dir) if policy_dir else app.policy
     say = (lambda m: None) if as_json else (lambda m: err_console.print(f"[dim]{m} ...[/]"))
-    summary = run_evaluation(
-        app,
-        policy=policy,
-        engine=engine,
-        as_of=as_of.date() if as_of else None,
-        progress=say,
-    )
+    with progress_bar("Evaluating", enabled=not as_json) as step:
+        summary = run_evaluation(
+            app,
+            policy=policy,
+            engine=engine,
+            as_of=as_of.date() if as_of else None,
+            progress=say,
+            step=step,
+        )
     if as_json:
         print_json(summary.as_dict())
         return

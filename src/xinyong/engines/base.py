@@ -8,6 +8,7 @@ it on an export of the ledger and hands back Parquet files that the store loads.
 from __future__ import annotations
 
 import abc
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 
@@ -32,6 +33,10 @@ RECORD_COLUMNS = "event_id, subject_key, category, occurred_on, amount, document
 SUBJECT_COLUMNS = "subject_key, kind, birth_date"
 
 
+# (phase, done, total, unit), as cli/output.py's progress bar takes it.
+Step = Callable[[str, int, int, str], None]
+
+
 def output_columns(name: str) -> dict[str, str]:
     return {c: OUTPUT_TYPES.get(c, "VARCHAR") for c in OUTPUTS[name]}
 
@@ -50,7 +55,9 @@ class Engine(abc.ABC):
     def translate(self, sql: str) -> str:
         return transpile(sql, self.dialect)
 
-    def prepare(self, store: Store, plan: Plan, work_dir: Path) -> dict[str, list[Path]] | None:
+    def prepare(
+        self, store: Store, plan: Plan, work_dir: Path, step: Step | None = None
+    ) -> dict[str, list[Path]] | None:
         """Work done outside the store's transaction (Spark's whole run); None for SQL engines."""
         return None
 
@@ -62,6 +69,7 @@ class Engine(abc.ABC):
         plan: Plan,
         prepared: dict[str, list[Path]] | None,
         scoped: bool,
+        step: Step | None = None,
     ) -> None:
         """Leave every ``out_*`` relation of the plan readable on ``conn``."""
 
@@ -102,9 +110,12 @@ class SqlEngine(Engine):
         plan: Plan,
         prepared: dict[str, list[Path]] | None,
         scoped: bool,
+        step: Step | None = None,
     ) -> None:
         self.inputs(conn, scoped)
-        for stage in plan.stages:
+        for done, stage in enumerate(plan.stages):
+            if step:
+                step(stage.name, done, len(plan.stages), "stages")
             # Tables, not views, even for a few subjects: later stages read them again
             # (measured: views made incremental evaluation slower).
             kind = "TABLE"

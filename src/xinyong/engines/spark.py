@@ -14,7 +14,13 @@ from typing import Any
 
 import pyarrow as pa
 
-from xinyong.engines.base import RECORD_COLUMNS, SUBJECT_COLUMNS, Engine, output_columns
+from xinyong.engines.base import (
+    RECORD_COLUMNS,
+    SUBJECT_COLUMNS,
+    Engine,
+    Step,
+    output_columns,
+)
 from xinyong.errors import ConfigurationError, EngineError, XinyongError
 from xinyong.policy.compiler import OUTPUTS, Plan
 from xinyong.store.base import Connection, Store
@@ -83,7 +89,9 @@ class SparkEngine(Engine):
         self.master = master
         self.partitions = partitions
 
-    def prepare(self, store: Store, plan: Plan, work_dir: Path) -> dict[str, list[Path]]:
+    def prepare(
+        self, store: Store, plan: Plan, work_dir: Path, step: Step | None = None
+    ) -> dict[str, list[Path]]:
         work_dir.mkdir(parents=True, exist_ok=True)
         records, subjects = work_dir / "in_records.parquet", work_dir / "in_subjects.parquet"
         columns = RECORD_COLUMNS.replace("amount", "CAST(amount AS DOUBLE) AS amount")
@@ -100,7 +108,7 @@ class SparkEngine(Engine):
             )
         spark = spark_session(self.master)
         try:
-            return self._run(spark, plan, records, subjects, work_dir)
+            return self._run(spark, plan, records, subjects, work_dir, step)
         except Exception as exc:  # py4j and Spark analysis errors: report, don't dump a trace
             if isinstance(exc, XinyongError):
                 raise
@@ -108,11 +116,19 @@ class SparkEngine(Engine):
             raise EngineError(f"Spark could not evaluate the policy: {first}") from exc
 
     def _run(
-        self, spark: Any, plan: Plan, records: Path, subjects: Path, work_dir: Path
+        self,
+        spark: Any,
+        plan: Plan,
+        records: Path,
+        subjects: Path,
+        work_dir: Path,
+        step: Step | None,
     ) -> dict[str, list[Path]]:
         spark.read.parquet(str(records)).createOrReplaceTempView("in_records")
         spark.read.parquet(str(subjects)).createOrReplaceTempView("in_subjects")
-        for stage in plan.stages:
+        for done, stage in enumerate(plan.stages):
+            if step:
+                step(f"Spark: {stage.name}", done, len(plan.stages), "stages")
             # Materialise each stage once: later stages read it again, and Spark would
             # otherwise recompute the whole lineage at every reference.
             frame = spark.sql(self.translate(stage.sql)).coalesce(self.partitions).cache()
@@ -135,6 +151,7 @@ class SparkEngine(Engine):
         plan: Plan,
         prepared: dict[str, list[Path]] | None,
         scoped: bool,
+        step: Step | None = None,
     ) -> None:
         assert prepared is not None and not scoped
         for name in OUTPUTS:

@@ -19,7 +19,7 @@ from pathlib import Path
 from xinyong.clock import today, utcnow
 from xinyong.context import Context
 from xinyong.engines import get_engine
-from xinyong.engines.base import Engine
+from xinyong.engines.base import Engine, Step
 from xinyong.errors import ConfigurationError
 from xinyong.policy.check import require_valid
 from xinyong.policy.compiler import OUTPUTS, Plan, compile_policy
@@ -84,6 +84,7 @@ def evaluate(
     engine: str | None = None,
     as_of: dt.date | None = None,
     progress: Progress | None = None,
+    step: Step | None = None,
 ) -> RunSummary:
     """Evaluate every subject; store the results as a new run and return its summary."""
     say = progress or (lambda _msg: None)
@@ -104,7 +105,7 @@ def evaluate(
         runner = SparkEngine(ctx.settings.spark_master)
     with tempfile.TemporaryDirectory(dir=_work_root(ctx)) as work:
         say(f"compiling {policy.label} for {runner.name}")
-        prepared = runner.prepare(ctx.store, plan, Path(work))
+        prepared = runner.prepare(ctx.store, plan, Path(work), step)
         if prepared is not None:
             say("loading Spark's results")
         else:
@@ -116,7 +117,7 @@ def evaluate(
                 " engine, as_of, is_current, started_at) VALUES (?, ?, ?, ?, ?, ?, FALSE, ?)",
                 [run_id, policy.name, policy.version, policy.digest, runner.name, day, utcnow()],
             )
-            runner.materialise(ctx.store, conn, plan, prepared, scoped=False)
+            runner.materialise(ctx.store, conn, plan, prepared, scoped=False, step=step)
             for name, (table, _owner) in TABLES.items():
                 cols = ", ".join(OUTPUTS[name])
                 conn.execute(
