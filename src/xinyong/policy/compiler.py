@@ -108,6 +108,7 @@ class Compiler:
         self.as_of = as_of
         self.plan = Plan(as_of)
         self.fields: dict[str, DetailField] = {}
+        self.field_categories: dict[str, set[str]] = {}  # a field is read only where used
         self.categories: set[str] = set()
 
     # -- the whole plan -------------------------------------------------------------------
@@ -177,6 +178,7 @@ class Compiler:
                 self._field(REGISTRATION, role)
 
     def _field(self, category: str, name: str) -> None:
+        self.field_categories.setdefault(name, set()).add(category)
         cat = self.catalog.category(category)
         found = cat.details.get(name) if cat else None
         if found is not None and name not in self.fields:
@@ -195,7 +197,13 @@ class Compiler:
     def _facts(self) -> str:
         details = []
         for name, spec in sorted(self.fields.items()):
-            text = f"json_extract_string(r.details, {lit('$.' + name)})"
+            # Parse the JSON only for the categories whose rules read the field: most
+            # records carry one or two of the dozen fields a policy reads.
+            cats = sorted(self.field_categories.get(name, ()))
+            text = (
+                f"CASE WHEN r.category IN {in_list(cats)} THEN "
+                f"json_extract_string(r.details, {lit('$.' + name)}) END"
+            )
             sql_type = {
                 "integer": "BIGINT",
                 "number": "DOUBLE",
