@@ -14,10 +14,20 @@ and produces the ``out_*`` relations that ``OUTPUTS`` lists, which evaluation st
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from xinyong.catalog.model import Catalog, DetailField
-from xinyong.policy.model import Condition, ListRule, Match, Measure, Points, Policy, Score
+from xinyong.policy.model import (
+    Condition,
+    ListRule,
+    Match,
+    Measure,
+    Points,
+    Policy,
+    Score,
+    ScoreRule,
+)
 
 # Output relation -> its columns, in order (the stored tables add run_id in front).
 OUTPUTS: dict[str, tuple[str, ...]] = {
@@ -130,8 +140,7 @@ class Compiler:
         self.plan.add("out_list_entries", _union(entries, OUTPUTS["out_list_entries"]))
         self.plan.add("out_list_evidence", _union(evidence, OUTPUTS["out_list_evidence"]))
         self.plan.add("out_record_flags", self._flags())
-        items = [self._score_items(s) for s in self.policy.scores.values()]
-        self.plan.add("out_score_items", _union(items, OUTPUTS["out_score_items"]))
+        self.plan.add("out_score_items", self._score_items())
         scores = [self._scores(s) for s in self.policy.scores.values()]
         self.plan.add("out_scores", _union(scores, OUTPUTS["out_scores"]))
         measures = [m for m in (self._measure(x) for x in self.policy.measures.values()) if m]
@@ -484,20 +493,43 @@ JOIN {name} l ON l.subject_key = m.subject_key""")
             f"{months_after(alias + '.birth_date', '216')} <= {lit(self.as_of)})"
         )
 
-    def _score_items(self, score: Score) -> str:
-        parts = []
-        for r in score.rules:
-            until = months_after("f.occurred_on", self._counts_for(r.category, r.counts_for_months))
-            parts.append(f"""
-SELECT * FROM (
-    SELECT {lit(score.id)} AS score_id, {lit(r.id)} AS rule_id, f.subject_key, f.event_id,
-           {self._points(r.points)} AS points, {until} AS counts_until
+    def _score_items(self) -> str:
+        """Every score's contributions in one pass: each record meets only the rules of its
+        category (a join on category), then one CASE per column picks the rule's terms."""
+        rules = [(score, r) for score in self.policy.scores.values() for r in score.rules]
+        if not rules:
+            return _union([], OUTPUTS["out_score_items"])
+        keys = ", ".join(
+            f"({lit(score.id)}, {lit(r.id)}, {lit(score.id + '/' + r.id)}, {lit(r.category)})"
+            for score, r in rules
+        )
+
+        def by_rule(term: Callable[[Score, ScoreRule], str]) -> str:
+            whens = " ".join(
+                f"WHEN {lit(sc.id + '/' + r.id)} THEN {term(sc, r)}" for sc, r in rules
+            )
+            return f"CASE k.rule_key {whens} END"
+
+        applies = by_rule(
+            lambda sc, r: (
+                f"({self._kinds(sc.subject_kinds)} AND {self._where(r.where)}"
+                f" AND {self._adult(sc, 'f')})"
+            )
+        )
+        points = by_rule(lambda _sc, r: self._points(r.points))
+        until = by_rule(
+            lambda _sc, r: months_after(
+                "f.occurred_on", self._counts_for(r.category, r.counts_for_months)
+            )
+        )
+        return f"""
+SELECT i.score_id, i.rule_id, i.subject_key, i.event_id, i.points, i.counts_until FROM (
+    SELECT k.score_id, k.rule_id, f.subject_key, f.event_id, {applies} AS applies,
+           {points} AS points, {until} AS counts_until
     FROM ev_facts f
-    WHERE f.category = {lit(r.category)} AND {self._kinds(score.subject_kinds)}
-      AND {self._where(r.where)} AND {self._adult(score, "f")}
-      AND NOT EXISTS (SELECT 1 FROM out_record_flags x WHERE x.event_id = f.event_id)
-) i WHERE i.counts_until > {lit(self.as_of)} AND i.points <> 0""")
-        return _union(parts, OUTPUTS["out_score_items"])
+    JOIN (VALUES {keys}) AS k(score_id, rule_id, rule_key, category) ON k.category = f.category
+    WHERE NOT EXISTS (SELECT 1 FROM out_record_flags x WHERE x.event_id = f.event_id)
+) i WHERE i.applies AND i.counts_until > {lit(self.as_of)} AND i.points <> 0"""
 
     def _scores(self, score: Score) -> str:
         bands = []
