@@ -55,10 +55,27 @@ def subject_file(conn: Connection, identifier: str, secret: bytes) -> dict[str, 
     }
 
 
+# One subject's current records: the current_records view's test applied to that subject's
+# rows only. The view's anti-joins suit whole-ledger scans; for a look-up, filtering first
+# and testing the few rows left is several times faster.
+_CURRENT_OF_SUBJECT = f"""
+SELECT {_RECORD_COLUMNS} FROM records r
+WHERE r.subject_key = ? AND r.action <> 'revoke'
+  AND NOT EXISTS (
+      SELECT 1 FROM records s
+      WHERE s.source_id = r.source_id AND s.event_id > r.event_id
+        AND (s.supersedes = r.source_record_id OR s.source_record_id = r.source_record_id))
+ORDER BY event_id"""
+
+
 def _records(conn: Connection, table: str, key: str) -> list[dict[str, Any]]:
-    rows = conn.dicts(
-        f"SELECT {_RECORD_COLUMNS} FROM {table} WHERE subject_key = ? ORDER BY event_id", [key]
-    )
+    if table == "current_records":
+        rows = conn.dicts(_CURRENT_OF_SUBJECT, [key])
+    else:
+        rows = conn.dicts(
+            f"SELECT {_RECORD_COLUMNS} FROM {table} WHERE subject_key = ? ORDER BY event_id",
+            [key],
+        )
     for r in rows:
         r["details"] = orjson.loads(r["details"])
         r["occurred_on"] = r["occurred_on"].isoformat()
