@@ -96,13 +96,18 @@ def test_killed_ingest_leaves_all_or_nothing_and_rerun_completes(
     ]
     path = write_jsonl(tmp_path / "court.jsonl", rows)
 
-    # How long a whole run takes here, so that kill moments cover every phase.
-    data_dir, ctx = _fresh(tmp_path, "timing", url, reset_pg)
-    started = time.monotonic()
-    done = _start(path, data_dir, url)
-    assert done.wait(timeout=300) == 0, done.stderr.read() if done.stderr else ""
-    full = time.monotonic() - started
-    assert _state(ctx) == (RECORDS, RECORDS, True)
+    # How long a whole run takes here, so that kill moments cover every phase. The faster
+    # of two runs: the first can be slowed by cold caches, and a too-long estimate would
+    # put the late kills after the run had finished.
+    timings = []
+    for attempt in range(2):
+        data_dir, ctx = _fresh(tmp_path, f"timing{attempt}", url, reset_pg)
+        started = time.monotonic()
+        done = _start(path, data_dir, url)
+        assert done.wait(timeout=300) == 0, done.stderr.read() if done.stderr else ""
+        timings.append(time.monotonic() - started)
+        assert _state(ctx) == (RECORDS, RECORDS, True)
+    full = min(timings)
 
     outcomes = []
     for n, fraction in enumerate((0.3, 0.55, 0.7, 0.82, 0.92, 0.98)):
