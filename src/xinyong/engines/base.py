@@ -94,11 +94,19 @@ class SqlEngine(Engine):
 
     def inputs(self, conn: Connection, scoped: bool) -> None:
         where = " WHERE subject_key IN (SELECT subject_key FROM ev_scope)" if scoped else ""
-        conn.execute(
-            "CREATE TEMP VIEW in_records AS SELECT "
-            + RECORD_COLUMNS.replace("details", f"{self.details_sql} AS details")
-            + f" FROM current_records{where}"
-        )
+        columns = RECORD_COLUMNS.replace("details", f"{self.details_sql} AS details")
+        if scoped:
+            # A few subjects: their rows first, then the current_records test on those rows
+            # only; the view's anti-joins would first scan the whole ledger twice.
+            conn.execute(
+                f"CREATE TEMP VIEW in_records AS SELECT {columns} FROM records r"
+                " WHERE r.subject_key IN (SELECT subject_key FROM ev_scope)"
+                " AND r.action <> 'revoke' AND NOT EXISTS (SELECT 1 FROM records s"
+                " WHERE s.source_id = r.source_id AND s.event_id > r.event_id"
+                " AND (s.supersedes = r.source_record_id OR s.source_record_id = r.source_record_id))"
+            )
+        else:
+            conn.execute(f"CREATE TEMP VIEW in_records AS SELECT {columns} FROM current_records")
         conn.execute(
             f"CREATE TEMP VIEW in_subjects AS SELECT {SUBJECT_COLUMNS} FROM subjects{where}"
         )
