@@ -5,10 +5,14 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
+from xinyong.access import log as access_log
 from xinyong.cli.output import console, handle_errors, print_json
 from xinyong.cli.state import context
 from xinyong.decisions.decide import decide as run_decision
+from xinyong.decisions.partners import get_partner, subject_ref
+from xinyong.decisions.service import Forbidden
 from xinyong.errors import DecisionError
+from xinyong.ids import parse_subject, subject_key
 
 
 def parse_context(pairs: list[str]) -> dict[str, str]:
@@ -33,6 +37,10 @@ def decide(
     context_pairs: list[str] = typer.Option(
         [], "--context", "-c", help="Request context as KEY=VALUE (repeatable), e.g. train_type=G."
     ),
+    partner_id: str | None = typer.Option(
+        None, "--partner", "-p", help="Ask as this partner: its grant and purpose apply."
+    ),
+    purpose: str | None = typer.Option(None, help="Why you ask (default: the partner's purpose)."),
     as_json: bool = typer.Option(False, "--json", help="Print the decision as JSON."),
 ) -> None:
     """Decide whether a subject may do an action now: allow or deny, rewards, and each
@@ -43,7 +51,28 @@ def decide(
     app = context(ctx)
     _ = app.secret  # before the transaction: reading it may open one of its own
     with app.store.transaction() as conn:
+        partner = get_partner(conn, partner_id) if partner_id else None
+        if partner is not None and action not in partner.actions:
+            raise Forbidden(
+                f"Partner {partner.partner_id!r} may not ask about {action!r}: its grant "
+                f"covers {', '.join(partner.actions)}."
+            )
         result = run_decision(app, conn, identifier, action, parse_context(context_pairs))
+    key = subject_key(app.secret, parse_subject(identifier).identifier)
+    why = purpose or (partner.purpose if partner else None)
+    result["purpose"] = why
+    if partner is not None:
+        result["subject_ref"] = subject_ref(app.secret, partner.partner_id, key)
+    access_log.append(
+        app.settings.data_dir,
+        [
+            access_log.entry(
+                key, "decision", partner.partner_id if partner else "cli", action=action,
+                purpose=why, outcome=result["decision"], decision_id=result["decision_id"],
+                channel="cli",
+            )
+        ],
+    )
     if as_json:
         print_json(result)
         return

@@ -7,12 +7,13 @@ from pathlib import Path
 import typer
 
 from xinyong import __version__
-from xinyong.cli import audit, catalog, policy, report, sources, subject
+from xinyong.cli import audit, catalog, partners, policy, report, sources, subject
 from xinyong.cli.decide import decide
 from xinyong.cli.demo import demo
 from xinyong.cli.evaluate import evaluate
 from xinyong.cli.ingest import ingest
 from xinyong.cli.output import console, handle_errors, print_json
+from xinyong.cli.serve import serve
 from xinyong.cli.state import context
 from xinyong.context import Context
 from xinyong.ledger.queries import ledger_counts
@@ -80,7 +81,9 @@ app.command()(ingest)
 app.command()(demo)
 app.command()(evaluate)
 app.command()(decide)
+app.command()(serve)
 app.add_typer(sources.app, name="sources")
+app.add_typer(partners.app, name="partners")
 app.add_typer(catalog.app, name="catalog")
 app.add_typer(subject.app, name="subject")
 app.add_typer(audit.app, name="audit")

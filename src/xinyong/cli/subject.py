@@ -8,11 +8,15 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from xinyong.cli.output import console, handle_errors, print_json
+from xinyong.access import credentials as subject_credentials
+from xinyong.access import log as access_log
+from xinyong.cli.output import console, err_console, handle_errors, print_json
 from xinyong.cli.state import context
 from xinyong.cli.state_view import print_state
 from xinyong.context import Context
 from xinyong.errors import NotEvaluated
+from xinyong.ids import parse_subject, subject_key
+from xinyong.ids.masking import mask
 from xinyong.ledger.queries import subject_file
 from xinyong.policy.state import subject_state
 from xinyong.store.base import Connection
@@ -33,6 +37,9 @@ def show(
     as_json: bool = typer.Option(
         False, "--json", help="Print the file as JSON (always with history)."
     ),
+    purpose: str | None = typer.Option(
+        None, help="Why you look (recorded in the subject's access log)."
+    ),
     as_of: dt.datetime | None = typer.Option(
         None,
         "--as-of",
@@ -47,6 +54,11 @@ def show(
     with app_ctx.store.transaction() as conn:
         data = subject_file(conn, identifier, secret)
         data["state"] = _state(app_ctx, conn, data, as_of.date() if as_of else None)
+    # Every look-up of a file is shown to its subject, the operator's too.
+    access_log.append(
+        app_ctx.settings.data_dir,
+        [access_log.entry(data["subject_key"], "lookup", "cli", purpose=purpose, channel="cli")],
+    )
     if as_json:
         print_json(data)
         return
@@ -99,3 +111,55 @@ def _state(
         return subject_state(app, conn, data["subject_key"], as_of)
     except NotEvaluated as exc:
         return {"not_evaluated": str(exc)}
+
+
+@app.command("access-log")
+@handle_errors
+def access_log_(
+    ctx: typer.Context,
+    identifier: str = typer.Argument(..., help="The subject's identity number or credit code."),
+    as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
+) -> None:
+    """Who asked about this subject: every decision and every look-up of its file, with the
+    partner, action, purpose, outcome and time."""
+    app_ctx = context(ctx)
+    parsed = parse_subject(identifier)
+    key = subject_key(app_ctx.secret, parsed.identifier)
+    entries = access_log.read(app_ctx.settings.data_dir, key)
+    for e in entries:
+        e.pop("subject_key", None)
+    if as_json:
+        print_json({"subject": mask(parsed.identifier), "entries": entries})
+        return
+    table = Table(title=f"Access log of {mask(parsed.identifier)}", title_justify="left")
+    for col in ("time (UTC)", "what", "who", "action", "purpose", "outcome", "via"):
+        table.add_column(col, overflow="fold")
+    for e in entries:
+        table.add_row(
+            e["at"][:19].replace("T", " "), e["kind"], e["who"], e["action"] or "",
+            e["purpose"] or "", e["outcome"] or "", e["channel"],
+        )
+    console.print(table)
+    if not entries:
+        console.print("Nobody has asked about this subject.")
+
+
+@app.command("credential")
+@handle_errors
+def credential(
+    ctx: typer.Context,
+    identifier: str = typer.Argument(..., help="The subject's identity number or credit code."),
+    as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
+) -> None:
+    """Issue a credential that only this subject holds, to read its own access log over
+    HTTP (GET /v1/subjects/ID/access-log). Shown once; hand it to the subject."""
+    app_ctx = context(ctx)
+    parsed = parse_subject(identifier)
+    key = subject_key(app_ctx.secret, parsed.identifier)
+    with app_ctx.store.transaction() as conn:
+        issued = subject_credentials.issue(conn, key)
+    if as_json:
+        print_json({"subject": mask(parsed.identifier), "credential": issued})
+        return
+    console.print(f"Credential for {mask(parsed.identifier)}: [bold]{issued}[/]")
+    err_console.print("[yellow]Hand it to the subject now: it is shown only once.[/]")

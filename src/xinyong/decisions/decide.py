@@ -14,6 +14,7 @@ from typing import Any
 
 from xinyong.clock import today
 from xinyong.context import Context
+from xinyong.decisions.snapshot import MeasureRow, load_rows
 from xinyong.errors import DecisionError
 from xinyong.ids import parse_subject, subject_key
 from xinyong.ids.masking import mask
@@ -21,17 +22,23 @@ from xinyong.policy.model import Action, Match, Policy
 from xinyong.policy.state import require_current
 from xinyong.store.base import Connection
 
+_NEEDED: dict[tuple[str, str], frozenset[str]] = {}
 
-def context_needed(policy: Policy, action: str) -> set[str]:
+
+def context_needed(policy: Policy, action: str) -> frozenset[str]:
     """Context keys that some measure's conditions on ``action`` read: requests must carry
     them whoever the subject is, so that the question itself reveals nothing."""
-    return {
-        key
-        for m in policy.measures.values()
-        for use in m.actions
-        if use.action == action
-        for key in use.when
-    }
+    memo = (policy.digest, action)
+    found = _NEEDED.get(memo)
+    if found is None:
+        found = _NEEDED[memo] = frozenset(
+            key
+            for m in policy.measures.values()
+            for use in m.actions
+            if use.action == action
+            for key in use.when
+        )
+    return found
 
 
 def check_request(policy: Policy, action: str, context: dict[str, Any]) -> dict[str, Any]:
@@ -102,6 +109,43 @@ def applies(policy: Policy, measure_id: str, action: str, context: dict[str, Any
     )
 
 
+def answer(
+    policy: Policy, rows: list[MeasureRow], action: str, typed: dict[str, Any], day: dt.date
+) -> dict[str, Any]:
+    """The outcome for a subject whose measures in force are ``rows``: deny if a restrict
+    measure covers the action in this context, with every reason; rewards alongside."""
+    reasons, rewards = [], []
+    for row in rows:
+        if row.valid_until is not None and row.valid_until <= day:
+            continue
+        if not applies(policy, row.measure_id, action, typed):
+            continue
+        measure = policy.measures[row.measure_id]
+        reason = {
+            "measure": measure.id,
+            "label": measure.label,
+            "trigger": {"kind": row.trigger_kind, "id": row.trigger_id, "ref": row.trigger_ref},
+            "applies_as": row.role,
+            "via": row.via,
+            "records": list(row.records),
+            "legal_basis": measure.legal_basis,
+            "valid_until": row.valid_until.isoformat() if row.valid_until else None,
+        }
+        if measure.kind == "restrict":
+            reasons.append({**reason, "remedy": measure.remedy})
+        else:
+            rewards.append({**reason, "reward": measure.reward})
+    denied = bool(reasons)
+    until = [r["valid_until"] for r in (reasons if denied else rewards)]
+    return {
+        "decision": "deny" if denied else "allow",
+        "rewards": rewards,
+        "reasons": reasons,
+        "valid_until": None if not until or None in until else min(until),
+        "remedy": " ".join(dict.fromkeys(r["remedy"] for r in reasons if r["remedy"])) or None,
+    }
+
+
 def decide(
     ctx: Context,
     conn: Connection,
@@ -111,80 +155,22 @@ def decide(
     *,
     on: dt.date | None = None,
 ) -> dict[str, Any]:
-    """Answer one partner question from the current evaluated state."""
+    """Answer one question from the current evaluated state in the store (the command
+    line's path; the service answers from its in-memory snapshot with ``answer``)."""
     policy = ctx.policy
     typed = check_request(policy, action, context or {})
     parsed = parse_subject(identifier)
     key = subject_key(ctx.secret, parsed.identifier)
     run = require_current(conn, policy)
     day = on or today(ctx.settings.timezone)
-    rows = conn.dicts(
-        "SELECT measure_id, trigger_kind, trigger_id, trigger_ref, via_subject_key, role,"
-        " valid_until FROM active_measures WHERE run_id = ? AND subject_key = ?"
-        " AND (valid_until IS NULL OR valid_until > ?) ORDER BY measure_id, trigger_id",
-        [run["run_id"], key, day],
-    )
-    reasons, rewards = [], []
-    for row in rows:
-        if not applies(policy, row["measure_id"], action, typed):
-            continue
-        measure = policy.measures[row["measure_id"]]
-        reason = {
-            "measure": measure.id,
-            "label": measure.label,
-            "trigger": {
-                "kind": row["trigger_kind"],
-                "id": row["trigger_id"],
-                "ref": row["trigger_ref"],
-            },
-            "applies_as": row["role"],
-            "via": identifier_of(conn, row["via_subject_key"]),
-            "records": _trigger_records(conn, int(run["run_id"]), row, key),
-            "legal_basis": measure.legal_basis,
-            "valid_until": row["valid_until"].isoformat() if row["valid_until"] else None,
-        }
-        if measure.kind == "restrict":
-            reasons.append({**reason, "remedy": measure.remedy})
-        else:
-            rewards.append({**reason, "reward": measure.reward})
-    denied = bool(reasons)
-    until = [r["valid_until"] for r in (reasons if denied else rewards)]
-    valid_until = None if not until or None in until else min(until)
+    rows = load_rows(conn, int(run["run_id"]), day, [key]).get(key, [])
     return {
         "decision_id": str(uuid.uuid4()),
-        "decision": "deny" if denied else "allow",
+        **answer(policy, rows, action, typed, day),
         "subject": mask(parsed.identifier),
         "action": action,
         "context": typed,
-        "rewards": rewards,
-        "reasons": reasons,
-        "valid_until": valid_until,
-        "remedy": " ".join(dict.fromkeys(r["remedy"] for r in reasons if r["remedy"])) or None,
         "policy": policy.label,
         "evaluated_as_of": run["as_of"].isoformat(),
         "decided_on": day.isoformat(),
     }
-
-
-def identifier_of(conn: Connection, key: str | None) -> str | None:
-    """The organisation a measure reaches a person through (its code is public)."""
-    if not key:
-        return None
-    identifier = conn.scalar("SELECT identifier FROM subjects WHERE subject_key = ?", [key])
-    return identifier if identifier else None
-
-
-def _trigger_records(conn: Connection, run_id: int, row: dict[str, Any], key: str) -> list[int]:
-    owner = row["via_subject_key"] or key
-    if row["trigger_kind"] == "list":
-        found = conn.execute(
-            "SELECT event_id FROM list_evidence WHERE run_id = ? AND entry_id = ? ORDER BY event_id",
-            [run_id, row["trigger_ref"]],
-        )
-    else:
-        found = conn.execute(
-            "SELECT event_id FROM score_items WHERE run_id = ? AND score_id = ?"
-            " AND subject_key = ? ORDER BY event_id",
-            [run_id, row["trigger_id"], owner],
-        )
-    return [int(e) for (e,) in found]

@@ -21,6 +21,7 @@ from xinyong.context import Context
 from xinyong.engines import get_engine
 from xinyong.engines.base import Engine, Step
 from xinyong.errors import ConfigurationError
+from xinyong.feed.changes import record_changes, sweep_expiries
 from xinyong.policy.check import require_valid
 from xinyong.policy.compiler import OUTPUTS, Plan, compile_policy
 from xinyong.policy.model import Policy
@@ -126,6 +127,8 @@ def evaluate(
                     f"INSERT INTO {table} (run_id, {cols}) SELECT ?, {cols} FROM {name}", [run_id]
                 )
             runner.cleanup(conn, plan)
+            if current:
+                _record_run_changes(ctx, conn, run_id, day)
             _retire(conn, run_id, current, day, policy.digest)
             subjects = int(conn.scalar("SELECT count(*) FROM subjects"))
             conn.execute(
@@ -161,6 +164,19 @@ def _retire(conn: Connection, run_id: int, current: bool, day: dt.date, digest: 
             conn.execute("UPDATE eval_runs SET is_current = FALSE WHERE run_id = ?", [old_id])
         else:
             conn.execute("DELETE FROM eval_runs WHERE run_id = ?", [old_id])
+
+
+def _record_run_changes(ctx: Context, conn: Connection, run_id: int, day: dt.date) -> None:
+    """Feed partners what the new run changes against the run it replaces."""
+    previous = current_run(conn)
+    ctx.store.lock_for_merge(conn)  # change sequence numbers are handed out one writer at a time
+    if previous is not None:
+        sweep_expiries(conn, int(previous["run_id"]), day)  # type: ignore[call-overload]
+        old = ("SELECT * FROM active_measures WHERE run_id = ?", [previous["run_id"]])
+    else:
+        old = ("SELECT * FROM active_measures WHERE run_id IS NULL", [])
+    new = ("SELECT * FROM active_measures WHERE run_id = ?", [run_id])
+    record_changes(conn, old, new, "evaluation", day)
 
 
 def current_run(conn: Connection) -> dict[str, object] | None:
@@ -243,6 +259,14 @@ def evaluate_subjects(
                 break
             _add(conn, "ev_store_scope", {k for (k,) in added})
             runner.cleanup(conn, plan)
+        sweep_expiries(conn, run_id, day)
+        # (PostgreSQL takes no parameters in CREATE TABLE AS.)
+        conn.execute("CREATE TEMP TABLE ev_old_measures AS SELECT * FROM active_measures LIMIT 0")
+        conn.execute(
+            "INSERT INTO ev_old_measures SELECT * FROM active_measures WHERE run_id = ?"
+            " AND subject_key IN (SELECT subject_key FROM ev_store_scope)",
+            [run_id],
+        )
         for name, (table, owner) in TABLES.items():
             cols = ", ".join(OUTPUTS[name])
             conn.execute(
@@ -255,9 +279,21 @@ def evaluate_subjects(
                 f" WHERE {owner} IN (SELECT subject_key FROM ev_store_scope)",
                 [run_id],
             )
+        record_changes(
+            conn,
+            ("SELECT * FROM ev_old_measures", []),
+            (
+                "SELECT * FROM active_measures WHERE run_id = ?"
+                " AND subject_key IN (SELECT subject_key FROM ev_store_scope)",
+                [run_id],
+            ),
+            "records",
+            day,
+        )
         rewritten = int(conn.scalar("SELECT count(DISTINCT subject_key) FROM ev_store_scope"))
         runner.cleanup(conn, plan)
     finally:
+        conn.execute("DROP TABLE IF EXISTS ev_old_measures")
         conn.execute("DROP TABLE IF EXISTS ev_scope")
         conn.execute("DROP TABLE IF EXISTS ev_store_scope")
         if len(keys) < SMALL:

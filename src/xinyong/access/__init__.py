@@ -1,0 +1,1 @@
+"""Who looked at a subject: the durable access log and the subject's own credential."""

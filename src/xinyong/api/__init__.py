@@ -1,0 +1,1 @@
+"""The HTTP interface: one ASGI app (Starlette) over the same functions as the CLI."""

@@ -1,0 +1,340 @@
+"""The ASGI app: routes, authentication and error rendering. Logic lives in the parts
+(decisions, feed, ledger, access); this module only translates HTTP to calls and back."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import orjson
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from xinyong.access import log as access_log
+from xinyong.api import openapi
+from xinyong.api.problems import Problem, from_error, unauthorized
+from xinyong.api.schemas import check_decision, parse_batch, parse_decision, parse_records
+from xinyong.context import Context
+from xinyong.decisions.partners import Partner
+from xinyong.decisions.service import Service
+from xinyong.errors import InvalidIdentifier, XinyongError
+from xinyong.feed.delivery import Deliveries
+from xinyong.feed.events import for_partner
+from xinyong.ids import parse_subject, subject_key
+from xinyong.ids.masking import mask
+from xinyong.settings import load_settings
+
+log = logging.getLogger("xinyong.api")
+JSON = "application/json"
+
+
+def _json(body: Any, status: int = 200) -> Response:
+    return Response(orjson.dumps(body), status_code=status, media_type=JSON)
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+
+async def _body(request: Request) -> Any:
+    raw = await request.body()
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise Problem(
+            422,
+            "body_malformed",
+            f"The body is not valid JSON: {exc}.",
+            hint="Send a JSON object with Content-Type: application/json.",
+        ) from None
+
+
+def _service(request: Request) -> Service:
+    return request.app.state.service  # type: ignore[no-any-return]
+
+
+def _partner(request: Request) -> Partner:
+    partner = _service(request).partner(_bearer(request))
+    if partner is None:
+        raise unauthorized("partner")
+    return partner
+
+
+# -- decisions ----------------------------------------------------------------------------
+
+
+async def decisions(request: Request) -> Response:
+    service = _service(request)
+    partner = _partner(request)
+    wanted = parse_decision(await _body(request))
+    try:
+        outcome = service.decide(partner, wanted)
+    except XinyongError as exc:
+        raise from_error(exc) from None
+    await request.app.state.journal.write([outcome.entry])  # durable before the answer leaves
+    return _json(outcome.body)
+
+
+async def decisions_batch(request: Request) -> Response:
+    service = _service(request)
+    partner = _partner(request)
+    items = parse_batch(await _body(request))
+    results: list[dict[str, Any]] = []
+    entries = []
+    counts = {"allow": 0, "deny": 0, "failed": 0}
+    for index, item in enumerate(items):
+        errors = check_decision(item, f"requests.{index}.")
+        try:
+            if errors:
+                raise Problem(
+                    422, "body_invalid", "This request does not match the schema.", errors=errors
+                )
+            try:
+                outcome = service.decide(partner, item)
+            except XinyongError as exc:
+                raise from_error(exc) from None
+        except Problem as problem:
+            counts["failed"] += 1
+            results.append({"index": index, "status": problem.status, "problem": problem.body()})
+            continue
+        entries.append(outcome.entry)
+        counts[outcome.body["decision"]] += 1
+        results.append({"index": index, "status": 200, "decision": outcome.body})
+    if entries:
+        await request.app.state.journal.write(entries)
+    return _json(
+        {
+            "results": results,
+            "allowed": counts["allow"],
+            "denied": counts["deny"],
+            "failed": counts["failed"],
+        }
+    )
+
+
+# -- change feed --------------------------------------------------------------------------
+
+
+def _int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = low - 1
+    if not low <= value <= high:
+        raise Problem(
+            422,
+            "parameter_invalid",
+            f"Query parameter {name!r} must be an integer from {low} to {high}.",
+        )
+    return value
+
+
+async def _page(
+    service: Service, partner: Partner, cursor: int, limit: int
+) -> tuple[list[dict[str, Any]], int]:
+    events: list[dict[str, Any]] = []
+    while len(events) < limit:
+        if service.feed.holds(cursor):
+            changes = service.feed.after(cursor, 1000)
+        else:
+            changes = await run_in_threadpool(service.changes_from_store, cursor, 1000)
+        if not changes:
+            break
+        for change in changes:
+            cursor = change.seq
+            event = for_partner(service.policy, service.secret, partner, change)
+            if event is not None:
+                events.append(event)
+                if len(events) >= limit:
+                    break
+    return events, cursor
+
+
+async def changes(request: Request) -> Response:
+    service = _service(request)
+    partner = _partner(request)
+    cursor = _int_param(request, "after", 0, 0, 2**62)
+    limit = _int_param(request, "limit", 100, 1, 1000)
+    wait = _int_param(request, "wait", 0, 0, 60)
+    if "text/event-stream" in request.headers.get("accept", ""):
+        last = request.headers.get("last-event-id", "")
+        start = int(last) if last.isdigit() else cursor
+        return StreamingResponse(
+            _stream(service, partner, start),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+    events, scanned = await _page(service, partner, cursor, limit)
+    if not events and wait:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait
+        while not events and (left := deadline - loop.time()) > 0:
+            await service.feed.wait(scanned, left)
+            events, scanned = await _page(service, partner, scanned, limit)
+    return _json({"events": events, "cursor": scanned})
+
+
+async def _stream(service: Service, partner: Partner, cursor: int) -> AsyncIterator[bytes]:
+    yield b": xinyong change feed\n\n"
+    while True:
+        events, cursor = await _page(service, partner, cursor, 100)
+        for event in events:
+            yield (
+                f"id: {event['id']}\nevent: {event['type']}\n".encode()
+                + b"data: "
+                + orjson.dumps(event)
+                + b"\n\n"
+            )
+        if not events and not await service.feed.wait(cursor, 15):
+            yield b": keep-alive\n\n"
+
+
+# -- records ------------------------------------------------------------------------------
+
+
+async def records(request: Request) -> Response:
+    service = _service(request)
+    source = service.source(_bearer(request))
+    if source is None:
+        raise unauthorized("source")
+    items = parse_records(await _body(request))
+    from xinyong.ledger.submit import submit_records
+
+    def work() -> dict[str, Any]:
+        with service.store_lock:
+            result = submit_records(service.ctx, items, source.source_id)
+        service.refresh()  # decisions and the feed see the records before we answer
+        return result
+
+    try:
+        result = await run_in_threadpool(work)
+    except XinyongError as exc:
+        raise from_error(exc) from None
+    return _json(result)
+
+
+# -- the subject's own view ---------------------------------------------------------------
+
+
+async def subject_access_log(request: Request) -> Response:
+    service = _service(request)
+    holder = service.subject_of(_bearer(request))
+    if holder is None:
+        raise unauthorized("subject")
+    try:
+        parsed = parse_subject(request.path_params["subject_id"])
+    except InvalidIdentifier as exc:
+        raise from_error(exc) from None
+    if subject_key(service.secret, parsed.identifier) != holder:
+        raise Problem(
+            403,
+            "credential_other_subject",
+            "This credential belongs to another subject: each subject reads only "
+            "its own access log.",
+        )
+    entries = await run_in_threadpool(access_log.read, service.ctx.settings.data_dir, holder)
+    for e in entries:
+        e.pop("subject_key", None)
+    return _json({"subject": mask(parsed.identifier), "entries": entries})
+
+
+# -- the service itself -------------------------------------------------------------------
+
+
+async def health(request: Request) -> Response:
+    service = _service(request)
+    snap = service.snapshot
+    return _json(
+        {
+            "status": "ok" if snap.run_id is not None else "not_evaluated",
+            "policy": service.policy.label,
+            "run_id": snap.run_id,
+            "evaluated_as_of": snap.as_of.isoformat() if snap.as_of else None,
+            "measures_in_snapshot": snap.measures,
+            "changed_subjects": len(snap.overlay),
+            "feed_cursor": service.feed.latest,
+            "partners": len(service.partners),
+        }
+    )
+
+
+async def openapi_json(request: Request) -> Response:
+    return _json(openapi.document(request.app.state.service.policy))
+
+
+async def docs(request: Request) -> Response:
+    return HTMLResponse(openapi.docs_page())
+
+
+async def root(request: Request) -> Response:
+    return RedirectResponse("/docs")
+
+
+async def _problem(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, Problem)
+    return exc.response(request.url.path)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code = {404: "route_unknown", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    return Problem(exc.status_code, code, str(exc.detail)).response(request.url.path)
+
+
+async def _crash(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s", request.url.path, exc_info=exc)
+    return Problem(500, "internal", "The service failed on this request; it is logged.").response(
+        request.url.path
+    )
+
+
+ROUTES = [
+    Route("/", root, include_in_schema=False),
+    Route("/docs", docs, include_in_schema=False),
+    Route("/openapi.json", openapi_json, include_in_schema=False),
+    Route("/v1/health", health),
+    Route("/v1/decisions", decisions, methods=["POST"]),
+    Route("/v1/decisions/batch", decisions_batch, methods=["POST"]),
+    Route("/v1/changes", changes, methods=["GET"]),
+    Route("/v1/records", records, methods=["POST"]),
+    Route("/v1/subjects/{subject_id}/access-log", subject_access_log, methods=["GET"]),
+]
+
+
+def create_app(ctx: Context | None = None) -> Starlette:
+    """The app; its lifespan loads the snapshot and starts the sync, the access-log writer
+    and (in one worker) webhook and NATS delivery."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        context = ctx or Context(load_settings())
+        service = Service(context)
+        await run_in_threadpool(service.start)
+        app.state.service = service
+        app.state.journal = access_log.Journal(context.settings.data_dir)
+        deliveries = Deliveries(service)
+        await deliveries.start()
+        try:
+            yield
+        finally:
+            await deliveries.stop()
+            service.stop()
+            app.state.journal.close()
+
+    return Starlette(
+        routes=ROUTES,
+        lifespan=lifespan,
+        exception_handlers={Problem: _problem, HTTPException: _http_error, Exception: _crash},
+    )

@@ -1,0 +1,209 @@
+"""The OpenAPI 3.1 document, built from the schema models, and the interactive docs page."""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from pydantic.json_schema import models_json_schema
+
+from xinyong import __version__
+from xinyong.api import schemas
+from xinyong.policy.model import Policy
+
+MODELS = [
+    schemas.DecisionRequest,
+    schemas.BatchRequest,
+    schemas.Decision,
+    schemas.BatchResponse,
+    schemas.ChangesResponse,
+    schemas.RecordsRequest,
+    schemas.RecordsResponse,
+    schemas.AccessLogResponse,
+    schemas.ProblemDocument,
+]
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _problems(*statuses: int) -> dict[str, Any]:
+    text = {
+        401: "Missing or unknown credential.",
+        403: "Outside the credential's grant.",
+        413: "Too many items.",
+        422: "Malformed identifier, body or parameter.",
+        503: "Nothing evaluated yet.",
+    }
+    return {
+        str(s): {
+            "description": text[s],
+            "content": {"application/problem+json": {"schema": _ref("ProblemDocument")}},
+        }
+        for s in statuses
+    }
+
+
+def _ok(name: str, description: str) -> dict[str, Any]:
+    return {
+        "200": {"description": description, "content": {"application/json": {"schema": _ref(name)}}}
+    }
+
+
+def _body(name: str) -> dict[str, Any]:
+    return {"required": True, "content": {"application/json": {"schema": _ref(name)}}}
+
+
+def _int_query(name: str, low: int, high: int, default: int, text: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "description": text,
+        "schema": {"type": "integer", "minimum": low, "maximum": high, "default": default},
+    }
+
+
+@cache
+def _components() -> dict[str, Any]:
+    _, defs = models_json_schema(
+        [(m, "validation") for m in MODELS], ref_template="#/components/schemas/{model}"
+    )
+    return defs["$defs"]  # type: ignore[no-any-return]
+
+
+def document(policy: Policy) -> dict[str, Any]:
+    components = {k: dict(v) for k, v in _components().items()}
+    request = dict(components["DecisionRequest"])
+    request["properties"] = {
+        **request["properties"],
+        "action": {**request["properties"]["action"], "enum": sorted(policy.actions)},
+    }
+    components["DecisionRequest"] = request
+    partner = [{"partner": []}]
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "xinyong decision service",
+            "version": __version__,
+            "description": (
+                "Partners ask whether a subject may take an action and get allow or deny with "
+                "reasons, legal basis and remedy; every question is shown to the subject. "
+                f"Policy: {policy.label}. Errors are RFC 9457 problem documents."
+            ),
+        },
+        "components": {
+            "schemas": components,
+            "securitySchemes": {
+                "partner": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "Printed once by `xinyong partners add`.",
+                },
+                "source": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "Printed once by `xinyong sources add` (or "
+                    "`partners add --categories`).",
+                },
+                "subject": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "Printed once by `xinyong subject credential ID`.",
+                },
+            },
+        },
+        "paths": {
+            "/v1/health": {
+                "get": {
+                    "operationId": "health",
+                    "summary": "Service status and snapshot size",
+                    "responses": {
+                        "200": {
+                            "description": "Status.",
+                            "content": {"application/json": {"schema": {"type": "object"}}},
+                        }
+                    },
+                }
+            },
+            "/v1/decisions": {
+                "post": {
+                    "operationId": "decide",
+                    "summary": "May this subject take this action?",
+                    "security": partner,
+                    "requestBody": _body("DecisionRequest"),
+                    "responses": {
+                        **_ok("Decision", "The decision."),
+                        **_problems(401, 403, 422, 503),
+                    },
+                }
+            },
+            "/v1/decisions/batch": {
+                "post": {
+                    "operationId": "decideBatch",
+                    "summary": f"Up to {schemas.MAX_BATCH:,} decisions in one request",
+                    "security": partner,
+                    "requestBody": _body("BatchRequest"),
+                    "responses": {
+                        **_ok("BatchResponse", "One result per request, in order."),
+                        **_problems(401, 413, 422),
+                    },
+                }
+            },
+            "/v1/changes": {
+                "get": {
+                    "operationId": "changes",
+                    "summary": "Changes to measures covering your actions (long-poll, or SSE with "
+                    "Accept: text/event-stream)",
+                    "security": partner,
+                    "parameters": [
+                        _int_query("after", 0, 2**62, 0, "Cursor: the last one you received."),
+                        _int_query("limit", 1, 1000, 100, "At most this many events."),
+                        _int_query("wait", 0, 60, 0, "Seconds to wait for an event (long-poll)."),
+                    ],
+                    "responses": {
+                        **_ok("ChangesResponse", "CloudEvents after the cursor."),
+                        **_problems(401, 422),
+                    },
+                }
+            },
+            "/v1/records": {
+                "post": {
+                    "operationId": "submitRecords",
+                    "summary": "Submit records (sources, and partners in their granted categories)",
+                    "security": [{"source": []}],
+                    "requestBody": _body("RecordsRequest"),
+                    "responses": {
+                        **_ok("RecordsResponse", "What became of each record."),
+                        **_problems(401, 413, 422),
+                    },
+                }
+            },
+            "/v1/subjects/{subject_id}/access-log": {
+                "get": {
+                    "operationId": "accessLog",
+                    "summary": "Who asked about this subject (the subject's own credential)",
+                    "security": [{"subject": []}],
+                    "parameters": [
+                        {
+                            "name": "subject_id",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string"},
+                        }
+                    ],
+                    "responses": {
+                        **_ok("AccessLogResponse", "Every access, oldest first."),
+                        **_problems(401, 403, 422),
+                    },
+                }
+            },
+        },
+    }
+
+
+@cache
+def docs_page() -> str:
+    return resources.files("xinyong.api").joinpath("docs.html").read_text(encoding="utf-8")

@@ -1,0 +1,248 @@
+"""Request and response shapes: pydantic models for the OpenAPI document, and the
+hand-written checks the hot paths use (the same rules, without building model objects)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from xinyong.api.problems import Problem
+
+MAX_BATCH = 10_000
+
+
+class DecisionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    subject: str = Field(
+        description="Resident identity number or unified social credit code.",
+        examples=["110101199003070000"],
+    )
+    action: str = Field(
+        description="A partner action of the policy.", examples=["flight.ticket.purchase"]
+    )
+    context: dict[str, str | int] = Field(
+        default_factory=dict, description="The action's context, e.g. {'seat_class': 'first'}."
+    )
+    purpose: str | None = Field(
+        default=None, max_length=200, description="Why you ask; defaults to your grant's purpose."
+    )
+
+
+class BatchRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    requests: list[DecisionRequest] = Field(max_length=MAX_BATCH)
+
+
+class Trigger(BaseModel):
+    kind: str
+    id: str
+    ref: str | None
+
+
+class Reason(BaseModel):
+    measure: str
+    label: str
+    trigger: Trigger
+    applies_as: str
+    via: str | None
+    records: list[int]
+    legal_basis: str
+    valid_until: str | None
+    remedy: str | None = None
+    reward: str | None = None
+
+
+class Decision(BaseModel):
+    decision_id: str
+    decision: Literal["allow", "deny"]
+    rewards: list[Reason]
+    reasons: list[Reason]
+    valid_until: str | None
+    remedy: str | None
+    subject: str = Field(description="The identifier, masked.")
+    subject_ref: str = Field(description="Your stable reference for this subject (see the feed).")
+    action: str
+    context: dict[str, str | int]
+    purpose: str
+    policy: str
+    evaluated_as_of: str | None
+    decided_on: str
+
+
+class BatchItem(BaseModel):
+    index: int
+    status: int
+    decision: Decision | None = None
+    problem: dict[str, Any] | None = None
+
+
+class BatchResponse(BaseModel):
+    results: list[BatchItem]
+    allowed: int
+    denied: int
+    failed: int
+
+
+class ChangeData(BaseModel):
+    cursor: int
+    subject_ref: str
+    measure: str
+    measure_kind: str | None
+    label: str | None
+    actions: list[str]
+    status: Literal["active", "ended"]
+    valid_until: str | None
+    cause: str
+
+
+class CloudEvent(BaseModel):
+    specversion: Literal["1.0"]
+    id: str
+    source: str
+    type: str
+    time: str
+    subject: str
+    datacontenttype: Literal["application/json"]
+    data: ChangeData
+
+
+class ChangesResponse(BaseModel):
+    events: list[CloudEvent]
+    cursor: int = Field(description="Pass as `after` next time.")
+
+
+class RecordsRequest(BaseModel):
+    records: list[dict[str, Any]] = Field(
+        max_length=MAX_BATCH, description="Records in the record format (docs/record-format.md)."
+    )
+
+
+class RecordResult(BaseModel):
+    index: int
+    source_record_id: str | None
+    status: Literal["accepted", "duplicate", "rejected"]
+    reason: str | None = None
+    message: str | None = None
+
+
+class RecordsResponse(BaseModel):
+    submission_id: str
+    accepted: int
+    duplicates: int
+    rejected: int
+    reevaluated: int | None
+    results: list[RecordResult]
+
+
+class AccessEntry(BaseModel):
+    at: str
+    kind: str
+    who: str
+    action: str | None
+    purpose: str | None
+    outcome: str | None
+    decision_id: str | None
+    channel: str
+
+
+class AccessLogResponse(BaseModel):
+    subject: str
+    entries: list[AccessEntry]
+
+
+class ProblemDocument(BaseModel):
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    hint: str | None = None
+    errors: list[dict[str, Any]] | None = None
+
+
+# -- the hot path's checks ----------------------------------------------------------------
+
+
+def _invalid(errors: list[dict[str, Any]]) -> Problem:
+    return Problem(
+        422,
+        "body_invalid",
+        "The request body does not match the schema.",
+        errors=errors,
+        hint="See /openapi.json for the request shapes.",
+    )
+
+
+def check_decision(obj: Any, where: str = "") -> list[dict[str, Any]]:
+    """Schema errors of one decision request (empty when it is well formed)."""
+    if not isinstance(obj, dict):
+        return [{"loc": where or "body", "msg": "must be a JSON object"}]
+    errors = []
+    for name in ("subject", "action"):
+        if not isinstance(obj.get(name), str):
+            errors.append({"loc": f"{where}{name}", "msg": "required, a string"})
+    context = obj.get("context", {})
+    if context is None:
+        context = {}
+    if not isinstance(context, dict) or not all(
+        isinstance(v, str) or (isinstance(v, int) and not isinstance(v, bool))
+        for v in context.values()
+    ):
+        errors.append({"loc": f"{where}context", "msg": "an object of strings or integers"})
+    purpose = obj.get("purpose")
+    if purpose is not None and (not isinstance(purpose, str) or len(purpose) > 200):
+        errors.append({"loc": f"{where}purpose", "msg": "a string of at most 200 characters"})
+    extra = set(obj) - {"subject", "action", "context", "purpose"}
+    if extra:
+        errors.append(
+            {"loc": where or "body", "msg": f"unknown fields: {', '.join(sorted(extra))}"}
+        )
+    return errors
+
+
+def parse_decision(obj: Any) -> dict[str, Any]:
+    errors = check_decision(obj)
+    if errors:
+        raise _invalid(errors)
+    return obj  # type: ignore[no-any-return]
+
+
+def parse_batch(obj: Any) -> list[Any]:
+    if (
+        not isinstance(obj, dict)
+        or not isinstance(obj.get("requests"), list)
+        or set(obj) - {"requests"}
+    ):
+        raise _invalid([{"loc": "requests", "msg": "required, an array of decision requests"}])
+    items = obj["requests"]
+    if len(items) > MAX_BATCH:
+        raise Problem(
+            413,
+            "batch_too_large",
+            f"A batch holds at most {MAX_BATCH:,} requests; this one has {len(items):,}.",
+            hint="Split it into several batches.",
+        )
+    return items
+
+
+def parse_records(obj: Any) -> list[dict[str, Any]]:
+    if (
+        not isinstance(obj, dict)
+        or not isinstance(obj.get("records"), list)
+        or set(obj) - {"records"}
+    ):
+        raise _invalid([{"loc": "records", "msg": "required, an array of record objects"}])
+    items = obj["records"]
+    if len(items) > MAX_BATCH:
+        raise Problem(
+            413,
+            "batch_too_large",
+            f"A submission over HTTP holds at most {MAX_BATCH:,} records; this one has "
+            f"{len(items):,}.",
+            hint="Split it, or send large files with `xinyong ingest`.",
+        )
+    bad = [i for i, r in enumerate(items) if not isinstance(r, dict)]
+    if bad:
+        raise _invalid([{"loc": f"records.{i}", "msg": "must be a JSON object"} for i in bad[:20]])
+    return items

@@ -1,0 +1,116 @@
+"""`xinyong partners`: register the airlines, railways, hotels... that ask for decisions."""
+
+from __future__ import annotations
+
+import typer
+from rich.table import Table
+
+from xinyong.cli.output import console, err_console, handle_errors, print_json
+from xinyong.cli.state import context
+from xinyong.decisions.partners import add_partner, list_partners, partner_kinds, webhook_secret
+
+app = typer.Typer(
+    help="Register and list partners: who may ask for decisions, about which actions, why.",
+    no_args_is_help=True,
+)
+
+
+@app.command("add")
+@handle_errors
+def add(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Name of the partner, e.g. 'Demo Airlines'."),
+    kind: str = typer.Option(
+        ..., help="airline, railway, hotel, rental, lender, procurement, ... (`partners kinds`)."
+    ),
+    purpose: str = typer.Option(
+        ..., help="Why the partner asks; logged with every decision and shown to subjects."
+    ),
+    actions: list[str] = typer.Option(
+        [],
+        "--actions",
+        "-a",
+        help="Grant only this action (repeatable; default: every action for the kind).",
+    ),
+    partner_id: str | None = typer.Option(None, "--id", help="Short id (default: from the name)."),
+    webhook: str | None = typer.Option(
+        None, help="URL that receives the change feed as signed CloudEvents batches."
+    ),
+    categories: list[str] = typer.Option(
+        [],
+        "--category",
+        "-c",
+        help="Let the partner submit outcome records of this category (repeatable).",
+    ),
+    source_kind: str | None = typer.Option(
+        None, help="Catalogue source kind for those records (default: the partner kind)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the partner and credential as JSON."),
+) -> None:
+    """Register a partner and print its credential (once: only a hash is kept).
+
+    Example: xinyong partners add "Demo Airlines" --kind airline
+    --purpose "ticket sales under the joint punishment memorandum"
+    --webhook http://127.0.0.1:9000/hook
+    """
+    app_ctx = context(ctx)
+    secret = app_ctx.secret
+    with app_ctx.store.transaction() as conn:
+        partner, credential = add_partner(
+            conn,
+            app_ctx.policy,
+            app_ctx.catalog,
+            name=name,
+            kind=kind,
+            purpose=purpose,
+            actions=actions or None,
+            partner_id=partner_id,
+            webhook_url=webhook,
+            categories=categories or None,
+            source_kind=source_kind,
+        )
+    signing = webhook_secret(secret, partner.partner_id) if partner.webhook_url else None
+    if as_json:
+        print_json({**partner.as_dict(), "credential": credential, "webhook_secret": signing})
+        return
+    console.print(
+        f"Registered partner [bold]{partner.partner_id}[/] ({partner.kind}) for "
+        f"{', '.join(partner.actions)}."
+    )
+    console.print(f"Credential: [bold]{credential}[/]")
+    if signing:
+        console.print(f"Webhook signing secret (Standard Webhooks): [bold]{signing}[/]")
+    err_console.print("[yellow]Store the credential now: it is shown only once.[/]")
+
+
+@app.command("list")
+@handle_errors
+def list_(
+    ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="Print as JSON.")
+) -> None:
+    """List partners and their grants."""
+    with context(ctx).store.transaction() as conn:
+        partners = list_partners(conn)
+    if as_json:
+        print_json([p.as_dict() for p in partners])
+        return
+    table = Table(title="Partners", title_justify="left")
+    for col in ("id", "kind", "actions", "purpose", "webhook"):
+        table.add_column(col, overflow="fold")
+    for p in partners:
+        table.add_row(p.partner_id, p.kind, "\n".join(p.actions), p.purpose, p.webhook_url or "")
+    console.print(table)
+
+
+@app.command("kinds")
+@handle_errors
+def kinds(
+    ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="Print as JSON.")
+) -> None:
+    """The partner kinds the policy knows, with the actions each may be granted."""
+    found = partner_kinds(context(ctx).policy)
+    if as_json:
+        print_json(found)
+        return
+    for kind, acts in found.items():
+        console.print(f"[bold]{kind}[/]: {', '.join(acts)}")

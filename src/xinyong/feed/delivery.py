@@ -1,0 +1,244 @@
+"""Delivering the feed: signed webhooks and the NATS JetStream publisher.
+
+Both read the outbox (``measure_changes``) by cursor and move their cursor, kept in a file
+under ``DATA_DIR/feed/``, only after the receiver acknowledged: a crash or restart resends
+from the last acknowledged change, so nothing is lost (receivers de-duplicate by event
+id; JetStream does it by ``Nats-Msg-Id``). With several workers, the one holding the
+delivery lock delivers; the others take over if it stops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import fcntl
+import hashlib
+import hmac
+import logging
+import os
+import random
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import orjson
+from starlette.concurrency import run_in_threadpool
+
+from xinyong.decisions.partners import Partner, webhook_secret
+from xinyong.feed.changes import Change
+from xinyong.feed.events import for_deployment, for_partner
+
+if TYPE_CHECKING:
+    from xinyong.decisions.service import Service
+
+log = logging.getLogger("xinyong.feed")
+
+STREAM = "XINYONG_CHANGES"
+SUBJECTS = "xinyong.changes.>"
+MAX_BACKOFF = 300.0
+
+
+async def read_changes(service: Service, cursor: int, limit: int) -> list[Change]:
+    if service.feed.holds(cursor):
+        return service.feed.after(cursor, limit)
+    return await run_in_threadpool(service.changes_from_store, cursor, limit)
+
+
+async def partner_events(
+    service: Service, partner: Partner, cursor: int, limit: int
+) -> tuple[list[dict[str, Any]], int]:
+    """Up to ``limit`` of the partner's events after ``cursor``, and the cursor to go on from
+    (past changes that do not concern the partner, too)."""
+    events: list[dict[str, Any]] = []
+    while len(events) < limit:
+        changes = await read_changes(service, cursor, 1000)
+        if not changes:
+            break
+        for change in changes:
+            cursor = change.seq
+            event = for_partner(service.policy, service.secret, partner, change)
+            if event is not None:
+                events.append(event)
+                if len(events) >= limit:
+                    break
+    return events, cursor
+
+
+def sign(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
+    """Standard Webhooks signature: base64 HMAC-SHA256 of ``id.timestamp.body``."""
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    signed = f"{message_id}.{timestamp}.".encode() + body
+    return "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+
+
+class Cursors:
+    """Delivery positions, one small file each, replaced atomically."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+
+    def get(self, name: str) -> int:
+        try:
+            return int((self.folder / f"{name}.cursor").read_text().strip() or 0)
+        except FileNotFoundError:
+            return 0
+
+    def set(self, name: str, value: int) -> None:
+        target = self.folder / f"{name}.cursor"
+        tmp = target.with_suffix(".tmp")
+        with open(tmp, "w") as fh:
+            fh.write(str(value))
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+
+
+class Deliveries:
+    def __init__(self, service: Service) -> None:
+        self.service = service
+        self.folder = Path(service.ctx.settings.data_dir) / "feed"
+        self.cursors = Cursors(self.folder)
+        self._lock_fd: int | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        self._tasks.append(asyncio.create_task(self._lead()))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+
+    def _try_lock(self) -> bool:
+        fd = os.open(self.folder / "delivery.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        self._lock_fd = fd
+        return True
+
+    async def _lead(self) -> None:
+        while not self._try_lock():
+            await asyncio.sleep(2)
+        log.info(
+            "this worker delivers webhooks%s",
+            " and publishes to NATS" if self.service.ctx.settings.nats_url else "",
+        )
+        jobs = [self._webhooks()]
+        if self.service.ctx.settings.nats_url:
+            jobs.append(self._nats(self.service.ctx.settings.nats_url))
+        await asyncio.gather(*jobs)
+
+    # -- webhooks ------------------------------------------------------------------------
+
+    async def _webhooks(self) -> None:
+        service = self.service
+        due: dict[str, float] = {}
+        delay: dict[str, float] = {}
+        async with httpx.AsyncClient(timeout=10, trust_env=False) as client:
+            while True:
+                busy = False
+                for partner in list(service.partners.values()):
+                    if not partner.webhook_url or due.get(partner.partner_id, 0) > time.monotonic():
+                        continue
+                    name = f"webhook-{partner.partner_id}"
+                    cursor = self.cursors.get(name)
+                    events, scanned = await partner_events(service, partner, cursor, 100)
+                    if not events:
+                        if scanned != cursor:
+                            self.cursors.set(name, scanned)
+                        continue
+                    busy = True
+                    if await self._post(client, partner, events):
+                        self.cursors.set(name, scanned)
+                        delay.pop(partner.partner_id, None)
+                        due.pop(partner.partner_id, None)
+                    else:
+                        wait = min(MAX_BACKOFF, delay.get(partner.partner_id, 0.5) * 2)
+                        delay[partner.partner_id] = wait
+                        due[partner.partner_id] = time.monotonic() + wait * (
+                            0.75 + random.random() / 2
+                        )
+                if not busy:
+                    await service.feed.wait(service.feed.latest, 0.5)
+
+    async def _post(
+        self, client: httpx.AsyncClient, partner: Partner, events: list[dict[str, Any]]
+    ) -> bool:
+        body = orjson.dumps(events)
+        message_id = f"{partner.partner_id}-{events[0]['id']}-{events[-1]['id']}"
+        stamp = int(time.time())
+        headers = {
+            "content-type": "application/cloudevents-batch+json",
+            "webhook-id": message_id,
+            "webhook-timestamp": str(stamp),
+            "webhook-signature": sign(
+                webhook_secret(self.service.secret, partner.partner_id), message_id, stamp, body
+            ),
+        }
+        try:
+            response = await client.post(partner.webhook_url or "", content=body, headers=headers)
+        except httpx.HTTPError as exc:
+            log.warning("webhook to %s failed: %s; will retry", partner.partner_id, exc)
+            return False
+        if 200 <= response.status_code < 300:
+            return True
+        log.warning(
+            "webhook to %s answered %s; will retry", partner.partner_id, response.status_code
+        )
+        return False
+
+    # -- NATS JetStream ------------------------------------------------------------------
+
+    async def _nats(self, url: str) -> None:
+        import nats
+        from nats.js.api import StreamConfig
+
+        service = self.service
+        wait = 0.5
+        while True:
+            try:
+                nc = await nats.connect(
+                    url, connect_timeout=2, max_reconnect_attempts=3, allow_reconnect=True
+                )
+            except Exception as exc:  # the server may not be up yet
+                log.warning("NATS at %s unreachable (%s); retrying", url, exc)
+                await asyncio.sleep(wait)
+                wait = min(MAX_BACKOFF, wait * 2)
+                continue
+            wait = 0.5
+            try:
+                js = nc.jetstream()
+                with contextlib.suppress(Exception):
+                    await js.add_stream(StreamConfig(name=STREAM, subjects=[SUBJECTS]))
+                cursor = self.cursors.get("nats")
+                while True:
+                    changes = await read_changes(service, cursor, 500)
+                    if not changes:
+                        await service.feed.wait(cursor, 1.0)
+                        continue
+                    for change in changes:
+                        await js.publish(
+                            f"xinyong.changes.{change.measure_id}",
+                            orjson.dumps(for_deployment(service.policy, change)),
+                            headers={"Nats-Msg-Id": f"xinyong-change-{change.seq}"},
+                        )
+                        cursor = change.seq
+                    self.cursors.set("nats", cursor)
+            except asyncio.CancelledError:
+                await nc.close()
+                raise
+            except Exception as exc:
+                log.warning("publishing to NATS failed (%s); reconnecting", exc)
+                with contextlib.suppress(Exception):
+                    await nc.close()
+                await asyncio.sleep(wait)
