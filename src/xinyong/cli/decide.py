@@ -67,8 +67,13 @@ def decide(
         app.settings.data_dir,
         [
             access_log.entry(
-                key, "decision", partner.partner_id if partner else "cli", action=action,
-                purpose=why, outcome=result["decision"], decision_id=result["decision_id"],
+                key,
+                "decision",
+                partner.partner_id if partner else "cli",
+                action=action,
+                purpose=why,
+                outcome=result["decision"],
+                decision_id=result["decision_id"],
                 channel="cli",
             )
         ],

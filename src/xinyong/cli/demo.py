@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import orjson
 import typer
 from rich.table import Table
 
 from xinyong.cli.evaluate import print_summary
 from xinyong.cli.output import console, err_console, handle_errors, print_json, progress_bar
+from xinyong.cli.serve import export_settings, run_server
 from xinyong.cli.state import context
 from xinyong.clock import today
+from xinyong.context import Context
+from xinyong.decisions.partners import add_partner, rotate_credential, webhook_secret
+from xinyong.demo.city import CityFiles
 from xinyong.demo.load import load_city
-from xinyong.ledger.queries import ledger_counts
-from xinyong.policy.evaluate import evaluate
+from xinyong.ledger.ingest import IngestReport
+from xinyong.ledger.queries import ledger_counts, subject_file
+from xinyong.policy.evaluate import RunSummary, evaluate
+
+DEMO_PARTNER = "demo-airline"
 
 
 @handle_errors
@@ -24,14 +33,24 @@ def demo(
     agencies: int = typer.Option(50, min=1, help="Government agencies."),
     seed: int = typer.Option(42, help="Random seed: the same seed makes the same city."),
     no_serve: bool = typer.Option(
-        False, "--no-serve", help="Stop after ingesting instead of serving the city."
+        False, "--no-serve", help="Stop after evaluating instead of serving the city."
+    ),
+    host: str = typer.Option("127.0.0.1", help="Address to serve on."),
+    port: int = typer.Option(8000, help="Port to serve on."),
+    webhook: str | None = typer.Option(
+        None,
+        help="Deliver the demo airline's change feed to this URL "
+        "(try `xinyong partners receive --port 9000` and http://127.0.0.1:9000/).",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
-    """Generate a synthetic city, ingest its records, and evaluate it with the policy.
+    """Generate a synthetic city, ingest its records, evaluate it with the policy, and
+    serve it: the decision service with a demo airline whose credential is printed with a
+    ready-to-paste request.
 
     The records go through the same validation as any other ingest: a few deliberately
-    malformed rows show the rejects path. Running it again adds nothing new.
+    malformed rows show the rejects path. Running it again adds nothing new (the demo
+    airline gets a fresh credential).
     """
     from xinyong.demo import generate_city
 
@@ -58,8 +77,13 @@ def demo(
             "SELECT s.identifier FROM list_entries e JOIN eval_runs r ON r.run_id = e.run_id"
             " JOIN subjects s ON s.subject_key = e.subject_key"
             " WHERE r.is_current AND e.list_id = 'judicial_defaulters' AND s.kind = 'person'"
+            # Restricted in their own name only, so that one removal lifts every measure.
+            " AND NOT EXISTS (SELECT 1 FROM active_measures m WHERE m.run_id = e.run_id"
+            " AND m.subject_key = e.subject_key AND m.via_subject_key IS NOT NULL)"
             " ORDER BY CASE e.status WHEN 'active' THEN 0 ELSE 1 END, e.entry_id LIMIT 1"
         )
+    serving = None if no_serve else demo_partner(app, webhook)
+    removal = write_removal(app, sample[0]) if sample else None
     summary = {
         "city": {
             "persons": city.persons,
@@ -72,11 +96,30 @@ def demo(
         "ledger": counts,
         "store": app.store.describe(),
         "example_subject": sample[0] if sample else None,
+        "example_removal": str(removal) if removal else None,
         "evaluation": evaluation.as_dict(),
     }
+    url = f"http://{host}:{port}"
+    if serving:
+        summary["serve"] = {"url": url, **serving}
     if as_json:
         print_json(summary)
-        return
+    else:
+        _print_summary(city, reports, counts, app.store.describe(), evaluation)
+        if sample and removal:
+            _print_try(sample[0], removal, url, serving)
+    if serving:
+        export_settings(ctx)
+        run_server(host, port, 1)
+
+
+def _print_summary(
+    city: CityFiles,
+    reports: list[IngestReport],
+    counts: dict[str, int],
+    store: str,
+    evaluation: RunSummary,
+) -> None:
     table = Table(title="Demo city ingested", title_justify="left")
     for col in ("source", "read", "accepted", "duplicates", "rejected"):
         table.add_column(col, justify="left" if col == "source" else "right")
@@ -92,16 +135,115 @@ def demo(
     console.print(
         f"{city.persons:,} persons, {city.organisations:,} organisations, {city.agencies:,} agencies; "
         f"ledger: {counts['records']:,} records about {counts['subjects']:,} subjects "
-        f"in {app.store.describe()}."
+        f"in {store}."
     )
     for r in reports:
         if r.rejects_file:
             console.print(f"Rejected rows of {r.source_id}: {r.rejects_file}")
     print_summary(evaluation)
-    if sample:
-        console.print(f"Try: [bold]xinyong subject show {sample[0]}[/]")
-        console.print(f"     [bold]xinyong decide {sample[0]} flight.ticket.purchase[/]")
-    if not no_serve:
-        err_console.print(
-            "[dim]Serving arrives with the decision service; nothing to serve yet.[/]"
+
+
+def _print_try(subject: str, removal: Path, url: str, serving: dict[str, str] | None) -> None:
+    console.print(f"Try: [bold]xinyong subject show {subject}[/]")
+    console.print(f"     [bold]xinyong decide {subject} flight.ticket.purchase[/]")
+    if not serving:
+        console.print(f"     [bold]xinyong ingest {removal} --source demo-court[/] (delists them)")
+        return
+    body = f'{{"subject": "{subject}", "action": "flight.ticket.purchase"}}'
+    console.print(
+        f"\n[bold]Serving the city at {url}[/] (API docs: {url}/docs). "
+        "As the demo airline, ask about a listed person:"
+    )
+    console.print(
+        f"  curl -s {url}/v1/decisions -H 'Authorization: Bearer {serving['credential']}' "
+        f"-H 'Content-Type: application/json' -d '{body}'",
+        soft_wrap=True,
+    )
+    console.print(
+        "In another terminal, delist them, ask again (allow), and see who asked:\n"
+        f"  xinyong ingest {removal} --source demo-court\n"
+        f"  xinyong subject access-log {subject}\n"
+        "The change feed (long-poll; add -H 'Accept: text/event-stream' for a stream):\n"
+        f"  curl -s '{url}/v1/changes?after=0&wait=30' "
+        f"-H 'Authorization: Bearer {serving['credential']}'",
+        soft_wrap=True,
+    )
+    if serving.get("webhook_secret"):
+        console.print(
+            f"Webhooks go to {serving['webhook']}, signed with {serving['webhook_secret']}"
         )
+    err_console.print("[dim]Stop with Ctrl-C.[/]")
+
+
+def demo_partner(app: Context, webhook: str | None) -> dict[str, str]:
+    """The demo airline, registered once; each demo run prints a fresh credential."""
+    secret = app.secret
+    with app.store.transaction() as conn:
+        exists = conn.scalar("SELECT count(*) FROM partners WHERE partner_id = ?", [DEMO_PARTNER])
+        if exists:
+            credential = rotate_credential(conn, DEMO_PARTNER)
+            if webhook:
+                conn.execute(
+                    "UPDATE partners SET webhook_url = ? WHERE partner_id = ?",
+                    [webhook, DEMO_PARTNER],
+                )
+        else:
+            _, credential = add_partner(
+                conn,
+                app.policy,
+                app.catalog,
+                name="Demo Airlines",
+                kind="airline",
+                partner_id=DEMO_PARTNER,
+                webhook_url=webhook,
+                purpose="ticket sales under the joint punishment memorandum",
+            )
+    found: dict[str, str] = {"partner": DEMO_PARTNER, "credential": credential}
+    if webhook:
+        found["webhook"] = webhook
+        found["webhook_secret"] = webhook_secret(secret, DEMO_PARTNER)
+    return found
+
+
+def write_removal(app: Context, subject: str) -> Path | None:
+    """A court's removal of the example person: delisting, and lifting of the restriction,
+    under the document of the listing."""
+    data = subject_file_of(app, subject)
+    listing = [r for r in data["current_records"] if r["category"] == "judicial.defaulter.listed"]
+    if not listing:
+        return None
+    document = listing[-1]["document"]
+    day = today(app.settings.timezone).isoformat()
+    lines = [
+        {
+            "source_record_id": f"demo-removal-{subject}-delisted",
+            "subject": subject,
+            "category": "judicial.defaulter.delisted",
+            "occurred_on": day,
+            "document": document,
+            "details": {"reason": "performed"},
+        },
+    ]
+    if any(
+        r["category"] == "judicial.consumption_restriction.issued" and r["document"] == document
+        for r in data["current_records"]
+    ):
+        lines.append(
+            {
+                "source_record_id": f"demo-removal-{subject}-lifted",
+                "subject": subject,
+                "category": "judicial.consumption_restriction.lifted",
+                "occurred_on": day,
+                "document": document,
+                "details": {"reason": "performed"},
+            }
+        )
+    path = Path(app.settings.data_dir) / "demo" / f"removal-{subject}.jsonl"
+    path.write_bytes(b"".join(orjson.dumps(line) + b"\n" for line in lines))
+    return path
+
+
+def subject_file_of(app: Context, subject: str) -> dict[str, Any]:
+    secret = app.secret
+    with app.store.transaction() as conn:
+        return subject_file(conn, subject, secret)

@@ -7,7 +7,13 @@ from rich.table import Table
 
 from xinyong.cli.output import console, err_console, handle_errors, print_json
 from xinyong.cli.state import context
-from xinyong.decisions.partners import add_partner, list_partners, partner_kinds, webhook_secret
+from xinyong.decisions.partners import (
+    add_partner,
+    list_partners,
+    partner_kinds,
+    rotate_credential,
+    webhook_secret,
+)
 
 app = typer.Typer(
     help="Register and list partners: who may ask for decisions, about which actions, why.",
@@ -114,3 +120,36 @@ def kinds(
         return
     for kind, acts in found.items():
         console.print(f"[bold]{kind}[/]: {', '.join(acts)}")
+
+
+@app.command("rotate")
+@handle_errors
+def rotate(
+    ctx: typer.Context,
+    partner_id: str = typer.Argument(..., help="The partner's id."),
+    as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
+) -> None:
+    """Issue a new credential for a partner (shown once); the old one stops working."""
+    with context(ctx).store.transaction() as conn:
+        credential = rotate_credential(conn, partner_id)
+    if as_json:
+        print_json({"partner_id": partner_id, "credential": credential})
+        return
+    console.print(f"New credential for [bold]{partner_id}[/]: [bold]{credential}[/]")
+    err_console.print("[yellow]Store the credential now: it is shown only once.[/]")
+
+
+@app.command("receive")
+@handle_errors
+def receive(
+    port: int = typer.Option(9000, help="Port to listen on (127.0.0.1)."),
+    secret: str | None = typer.Option(
+        None, help="The partner's webhook secret (whsec_...): check every signature with it."
+    ),
+) -> None:
+    """A webhook receiver for trying the change feed: prints each delivered event (and
+    whether its Standard Webhooks signature holds). Stop with Ctrl-C."""
+    from xinyong.feed.receiver import serve_receiver
+
+    console.print(f"Receiving webhooks on http://127.0.0.1:{port}/ (Ctrl-C to stop)")
+    serve_receiver(port, secret, console.print)

@@ -136,8 +136,13 @@ def access_log_(
         table.add_column(col, overflow="fold")
     for e in entries:
         table.add_row(
-            e["at"][:19].replace("T", " "), e["kind"], e["who"], e["action"] or "",
-            e["purpose"] or "", e["outcome"] or "", e["channel"],
+            e["at"][:19].replace("T", " "),
+            e["kind"],
+            e["who"],
+            e["action"] or "",
+            e["purpose"] or "",
+            e["outcome"] or "",
+            e["channel"],
         )
     console.print(table)
     if not entries:

@@ -185,6 +185,18 @@ def add_partner(
     return Partner(partner_id, name, kind, tuple(granted), purpose, webhook_url, True), credential
 
 
+def rotate_credential(conn: Connection, partner_id: str) -> str:
+    """Issue a new credential; the old one stops working at once."""
+    get_partner(conn, partner_id)
+    credential = PREFIX + secrets.token_urlsafe(32)
+    conn.execute(
+        "UPDATE partners SET credential_hash = ? WHERE partner_id = ?",
+        [hash_credential(credential), partner_id],
+    )
+    audit.append(conn, actor="admin", action="partner.rotate", obj=partner_id, payload={})
+    return credential
+
+
 _COLUMNS = "partner_id, name, kind, actions, purpose, webhook_url, active"
 
 
