@@ -4,8 +4,8 @@ what the feed delivers. Real partners do the same in their own stack."""
 from __future__ import annotations
 
 import hmac
-from contextlib import suppress
 from collections.abc import Callable
+from contextlib import suppress
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import orjson
