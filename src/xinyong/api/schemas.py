@@ -16,7 +16,7 @@ class DecisionRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     subject: str = Field(
         description="Resident identity number or unified social credit code.",
-        examples=["110101199003070000"],
+        examples=["110101199003070003"],
     )
     action: str = Field(
         description="A partner action of the policy.", examples=["flight.ticket.purchase"]

@@ -76,7 +76,7 @@ def subject_ref(secret: bytes, partner_id: str, subject_key: str) -> str:
     """The name a partner knows a subject by in answers and in the feed: stable for that
     partner, meaningless to every other, so partners cannot pool what they hear."""
     message = f"ref:{partner_id}:{subject_key}".encode()
-    return hmac.new(secret, message, hashlib.sha256).hexdigest()[:24]
+    return hmac.digest(secret, message, "sha256").hex()[:24]
 
 
 def add_partner(

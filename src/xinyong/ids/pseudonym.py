@@ -19,7 +19,7 @@ KEY_HEX_CHARS = 32  # 128 bits: no collision in any population on Earth
 
 
 def subject_key(secret: bytes, identifier: str) -> str:
-    return hmac.new(secret, identifier.encode(), hashlib.sha256).hexdigest()[:KEY_HEX_CHARS]
+    return hmac.digest(secret, identifier.encode(), "sha256").hex()[:KEY_HEX_CHARS]
 
 
 def secret_fingerprint(secret: bytes) -> str:

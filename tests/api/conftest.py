@@ -1,0 +1,12 @@
+"""Fixtures of the HTTP tests: one small demo city per session, copied by each module."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.api.live import City, demo_city
+
+
+@pytest.fixture(scope="session")
+def city(tmp_path_factory: pytest.TempPathFactory) -> City:
+    return demo_city(tmp_path_factory)
