@@ -133,7 +133,7 @@ def test_context_is_checked_against_the_action(api: Api) -> None:
     [
         {},
         {"Authorization": "Bearer xyp_not-a-credential-anyone-was-given"},
-        {"Authorization": "Bearer "},
+        {"Authorization": "Bearer"},
         {"Authorization": "Basic eHlwX2FiYzo="},
     ],
     ids=["none", "unknown", "empty", "basic"],
