@@ -11,9 +11,10 @@ against, one after the other on 127.0.0.1, with --workers granian workers each:
 
 - **baseline**: benchmarks/hello_asgi.py served by granian with the settings of
   ``xinyong serve``; its /v1/decisions/batch decodes the same body with orjson and answers
-  a canned allow result per request, of the shape and size of the service's, so the same
-  bytes cross the wire both ways and the same JSON is parsed and written: what is left is
-  the cost of HTTP and JSON for these payloads, without deciding or logging;
+  a canned result per request of the shape and size of the service's (allow, and a deny
+  with one reason for the --denied-share), so about the same bytes cross the wire both
+  ways and the same JSON is parsed and written: what is left is the cost of HTTP and JSON
+  for these payloads, without deciding or logging;
 - **service**: ``xinyong serve``.
 
 Prints decisions per second of both and their ratio service/baseline (goal for the
@@ -183,7 +184,9 @@ def main() -> None:
     with common.serve_hello(port, args.workers, logs / "hello-batch.log") as hello:
         hello.wait_ready(f"http://{common.HOST}:{port}/")
         cpu = hello.cpu_seconds()
-        r = drive(f"http://{common.HOST}:{port}/v1/decisions/batch", credential, payloads, args)
+        every = round(1 / args.denied_share) if args.denied_share > 0 else 0
+        url = f"http://{common.HOST}:{port}/v1/decisions/batch?deny_every={every}"
+        r = drive(url, credential, payloads, args)
         # Includes the warm-up batches' CPU; they are few.
         total = r["decisions"] + args.warmup * args.clients * args.batch
         r["cpu_us"] = (hello.cpu_seconds() - cpu) * 1e6 / max(1, total)

@@ -2,10 +2,11 @@
 
 No framework, no state, no disk: it reads the request body and answers
 
-- ``POST /v1/decisions/batch``: the body decoded as JSON (orjson), and for each of its
-  ``requests`` a canned allow result of the shape and size of the service's, encoded
-  again (so the same bytes cross the wire both ways as with the service, and the same
-  JSON work is done, but no decision and no access log);
+- ``POST /v1/decisions/batch[?deny_every=K]``: the body decoded as JSON (orjson), and for
+  each of its ``requests`` a canned result of the shape and size of the service's (allow,
+  or every K-th a deny with one reason), encoded again: about the same bytes cross the
+  wire both ways as with the service and the same JSON work is done, but no deciding and
+  no access log;
 - anything else: a small fixed JSON body (hello world).
 
 Served by granian exactly as ``xinyong serve`` serves the service (ASGI, uvloop,
@@ -44,6 +45,42 @@ ALLOW = {
 }
 
 
+_REMEDY = (
+    "Perform the obligations of the judgment or reach and perform a settlement with the "
+    "creditor; the court then removes the listing and lifts the restriction within three "
+    "working days. If you should not have been listed, or the information is wrong, apply in "
+    "writing to the enforcing court (Arts. 11 and 12 of Fa Shi [2017] No. 7). A person "
+    "restricted because of an organisation may ask the court for leave to spend their own "
+    "money for personal or family needs."
+)
+# A deny answer with one reason, as the service gives a person listed as a defaulter.
+DENY = {
+    **ALLOW,
+    "decision": "deny",
+    "reasons": [
+        {
+            "measure": "high_consumption_travel",
+            "label": "No air travel, soft sleepers, high-speed or first-class trains, upper "
+            "ship cabins or holidays",
+            "trigger": {
+                "kind": "list",
+                "id": "judicial_defaulters",
+                "ref": "judicial_defaulters:699",
+            },
+            "applies_as": "subject",
+            "via": None,
+            "records": [699],
+            "legal_basis": "Fa Shi [2015] No. 17, Art. 3(1), (6) and (9); for an organisation, "
+            "its legal representative, principal responsible person and actual controller "
+            "(Art. 3, para. 2); joint punishment memorandum (Fa Gai Cai Jin [2016] No. 141)",
+            "valid_until": None,
+            "remedy": _REMEDY,
+        }
+    ],
+    "remedy": _REMEDY,
+}
+
+
 async def _read(receive: Any) -> bytes:
     chunks = []
     while True:
@@ -51,6 +88,14 @@ async def _read(receive: Any) -> bytes:
         chunks.append(message.get("body", b""))
         if not message.get("more_body"):
             return b"".join(chunks)
+
+
+def _deny_every(scope: dict[str, Any]) -> int:
+    for part in scope.get("query_string", b"").decode().split("&"):
+        name, _, value = part.partition("=")
+        if name == "deny_every" and value.isdigit():
+            return int(value)
+    return 0
 
 
 async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -68,9 +113,14 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     payload = HELLO
     if scope["path"] == "/v1/decisions/batch":
         items = orjson.loads(body).get("requests", [])
-        results = [{"index": i, "status": 200, "decision": ALLOW} for i in range(len(items))]
+        every = _deny_every(scope)
+        results = [
+            {"index": i, "status": 200, "decision": DENY if every and i % every == 0 else ALLOW}
+            for i in range(len(items))
+        ]
+        denied = sum(1 for r in results if r["decision"] is DENY)
         payload = orjson.dumps(
-            {"results": results, "allowed": len(items), "denied": 0, "failed": 0}
+            {"results": results, "allowed": len(items) - denied, "denied": denied, "failed": 0}
         )
     headers = [
         (b"content-length", str(len(payload)).encode()),

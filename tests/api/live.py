@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -29,12 +30,15 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.factories import person
 from xinyong.clock import today
 
 HOST = "127.0.0.1"
 DEMO_ARGS = ("--persons", "300", "--orgs", "30", "--agencies", "3")
 FLIGHT = "flight.ticket.purchase"
 PROBLEM = "application/problem+json"
+# Valid, and in no record of the demo city (a Shenzhen region; the city is in Beijing).
+UNKNOWN = person(random.Random(20260101), year=1996, region="440305")
 
 
 def free_port() -> int:

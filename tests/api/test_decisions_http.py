@@ -7,7 +7,6 @@ code.
 
 from __future__ import annotations
 
-import random
 import re
 import uuid
 from collections.abc import Iterator
@@ -17,13 +16,19 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api.live import FLIGHT, City, Server, add_partner, assert_problem, cli_json, serving
-from tests.factories import person
+from tests.api.live import (
+    FLIGHT,
+    UNKNOWN,
+    City,
+    Server,
+    add_partner,
+    assert_problem,
+    cli_json,
+    serving,
+)
 
 AIR_PURPOSE = "ticket sales under the joint punishment memorandum"
 RAIL = "rail.ticket.purchase"
-# Valid, and in no record of the demo city (a Shenzhen region; the city is in Beijing).
-UNKNOWN = person(random.Random(20260101), year=1996, region="440305")
 BAD_CHECK = UNKNOWN[:-1] + ("0" if UNKNOWN[-1] != "0" else "1")
 
 

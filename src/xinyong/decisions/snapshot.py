@@ -19,6 +19,7 @@ from xinyong.store.base import Connection
 
 EPOCH = dt.date(1970, 1, 1)
 NO_END = np.iinfo(np.int32).max
+PRESENCE_BITS = 24
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +131,9 @@ class Snapshot:
             name: _Interned() for name in ("measure", "kind", "trigger", "ref", "via", "role")
         }
         self.overlay: dict[str, list[MeasureRow]] = {}
+        # One bit per 2**-24 of the key space: most subjects have no measure, and most of
+        # them are answered by this bitmap (2 MiB) without a binary search.
+        self._present = np.zeros(1 << PRESENCE_BITS, dtype=np.bool_)
 
     # -- building ------------------------------------------------------------------------
 
@@ -173,6 +177,8 @@ class Snapshot:
         lo_arr = np.array(keys_lo, dtype=np.uint64)
         order = np.lexsort((lo_arr, hi_arr))  # stable: keeps each subject's rows in order
         self.hi, self.lo = hi_arr[order], lo_arr[order]
+        self._present = np.zeros(1 << PRESENCE_BITS, dtype=np.bool_)
+        self._present[self.hi >> np.uint64(64 - PRESENCE_BITS)] = True
         self._measure = np.array(cols["measure"], dtype=np.uint16)[order]
         self._kind = np.array(cols["kind"], dtype=np.uint8)[order]
         self._trigger = np.array(cols["trigger"], dtype=np.uint16)[order]
@@ -199,9 +205,9 @@ class Snapshot:
         patched = self.overlay.get(key)
         if patched is not None:
             return patched
-        if not len(self.hi):
-            return []
         hi, lo = key_halves(key)
+        if not self._present[hi >> (64 - PRESENCE_BITS)]:
+            return []
         hi_u = np.uint64(hi)
         start = int(np.searchsorted(self.hi, hi_u, side="left"))
         stop = int(np.searchsorted(self.hi, hi_u, side="right"))
@@ -249,6 +255,7 @@ class Snapshot:
             self._until,
             self._rec_start,
             self._records,
+            self._present,
         )
         return int(sum(a.nbytes for a in arrays))
 
