@@ -24,6 +24,7 @@ class SubjectId:
 # and inner line breaks are refused by both, not silently repaired by one).
 ASCII_SPACE = " \t\n\r\x0b\x0c"
 _SHAPE = re.compile(r"[0-9A-Z]{18}")
+_RESIDENT_SHAPE = re.compile(r"[0-9]{17}[0-9X]")
 
 
 def compact_identifier(value: str) -> str:
@@ -61,6 +62,11 @@ def parse_subject(value: str) -> SubjectId:
         raise InvalidIdentifier(
             f"{value!r} contains {bad!r}; identifiers are ASCII digits and letters."
         )
+    if not _RESIDENT_SHAPE.fullmatch(value):
+        # Not shaped like a resident number: a valid credit code needs no second look.
+        code = uscc.parse_credit_code(value)
+        if code is not None:
+            return SubjectId(identifier=code.code, kind=code.kind, region_code=code.region_code)
     try:
         person = resident.parse_resident(value)
     except InvalidIdentifier as person_error:

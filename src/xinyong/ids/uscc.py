@@ -7,6 +7,7 @@ We wrap it: the same check, with those authorities allowed.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from stdnum.cn import uscc as _stdnum_uscc
@@ -29,8 +30,12 @@ class CreditCode:
         return "agency" if self.code[:2] == "11" else "organisation"
 
 
+_COMPACT = re.compile(r"[0-9A-Z]{18}")
+
+
 def compact(value: str) -> str:
-    return _stdnum_uscc.compact(value)
+    # Already compact (as parse_subject passes it) is the common case: skip stdnum's clean.
+    return value if _COMPACT.fullmatch(value) else _stdnum_uscc.compact(value)
 
 
 def check_character(body17: str) -> str:
