@@ -31,6 +31,7 @@ number of decisions answered (checked and printed).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import threading
 import time
@@ -46,7 +47,9 @@ def bodies(subjects: dict[str, list[Any]], args: argparse.Namespace) -> list[byt
     out = []
     for n in range(args.distinct):
         mix = common.subject_mix(subjects, args.batch, args.denied_share, args.seed + n)
-        out.append(orjson.dumps({"requests": [{"subject": s, "action": common.ACTION} for s in mix]}))
+        out.append(
+            orjson.dumps({"requests": [{"subject": s, "action": common.ACTION} for s in mix]})
+        )
     return out
 
 
@@ -106,10 +109,8 @@ def drive(url: str, credential: str, payloads: list[bytes], args: argparse.Names
         time.sleep(0.01)
     window["end"] = time.perf_counter() + args.seconds
     t0 = time.perf_counter()
-    try:
+    with contextlib.suppress(threading.BrokenBarrierError):
         start.wait()
-    except threading.BrokenBarrierError:
-        pass
     for t in threads:
         t.join()
     if errors:
@@ -171,6 +172,7 @@ def main() -> None:
     credential = common.partner_credential(args.data_dir)
     subjects = common.ledger_subjects(args.data_dir)
     payloads = bodies(subjects, args)
+    print(f"xinyong at {common.revision()}")
     print(
         f"data {args.data_dir}: batches of {args.batch:,} ({args.denied_share:.0%} denied), "
         f"{len(payloads[0]) / 1e6:.2f} MB each; {args.clients} client(s), {args.workers} "

@@ -133,8 +133,12 @@ def sanity(port: int, credential: str, subjects: dict[str, list[Any]]) -> None:
 
 
 def one_config(
-    workers: int, args: argparse.Namespace, script: Path, subjects: dict[str, list[Any]],
-    credential: str, logs: Path,
+    workers: int,
+    args: argparse.Namespace,
+    script: Path,
+    subjects: dict[str, list[Any]],
+    credential: str,
+    logs: Path,
 ) -> dict[str, Any]:
     print(f"\n{workers} worker(s): {common.load_note()}", flush=True)
     out: dict[str, Any] = {"workers": workers}
@@ -211,6 +215,7 @@ def main() -> None:
     credential = common.partner_credential(args.data_dir)
     subjects = common.ledger_subjects(args.data_dir)
     mix = common.subject_mix(subjects, args.subjects, args.denied_share, args.seed)
+    print(f"xinyong at {common.revision()}")
     print(
         f"data {args.data_dir}: {len(subjects['denied']):,} persons denied air travel, "
         f"{len(subjects['allowed']):,} allowed; {len(mix):,} request bodies, "

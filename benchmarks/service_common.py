@@ -262,7 +262,7 @@ class Server:
 
     def __enter__(self) -> Server:
         self.log.parent.mkdir(parents=True, exist_ok=True)
-        fh = open(self.log, "wb")  # noqa: SIM115 - closed by the child's exit
+        fh = open(self.log, "wb")
         self.proc = subprocess.Popen(
             self.argv, env=self.env, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True
         )
@@ -377,6 +377,21 @@ def access_log_lines(data_dir: Path) -> int:
 
 
 # -- reporting ----------------------------------------------------------------------------------
+
+
+def revision() -> str:
+    """The commit measured, and whether src/ differs from it (others edit it meanwhile)."""
+    root = HERE.parent
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "src"], cwd=root, capture_output=True, text=True
+        ).stdout.strip()
+    except OSError:
+        return "unknown revision"
+    return f"commit {head or '?'}" + (" with uncommitted changes in src/" if dirty else "")
 
 
 def load_note() -> str:
