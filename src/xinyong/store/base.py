@@ -38,6 +38,12 @@ class Connection(abc.ABC):
     @abc.abstractmethod
     def columns(self) -> list[str]: ...
 
+    def stream(
+        self, sql: str, params: Sequence[Any] | None = None, size: int = 10_000
+    ) -> Iterator[tuple[Any, ...]]:
+        """Rows one at a time, fetched ``size`` at a time (for results too big to hold)."""
+        yield from self.execute(sql, params)
+
 
 class Store(abc.ABC):
     name: str  # "embedded" or "postgres"

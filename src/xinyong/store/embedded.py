@@ -41,6 +41,13 @@ class DuckConnection(Connection):
     def columns(self) -> list[str]:
         return self._columns
 
+    def stream(
+        self, sql: str, params: Sequence[Any] | None = None, size: int = 10_000
+    ) -> Iterator[tuple[Any, ...]]:
+        cur = self.con.execute(sql, list(params) if params is not None else None)
+        while rows := cur.fetchmany(size):
+            yield from rows
+
 
 class EmbeddedStore(Store):
     name = "embedded"

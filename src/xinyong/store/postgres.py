@@ -34,6 +34,17 @@ class PgConnection(Connection):
     def columns(self) -> list[str]:
         return self._columns
 
+    def stream(
+        self, sql: str, params: Sequence[Any] | None = None, size: int = 10_000
+    ) -> Iterator[tuple[Any, ...]]:
+        if params is not None:
+            sql = sql.replace("%", "%%").replace("?", "%s")
+        # A named (server-side) cursor sends rows as they are read, not all at once.
+        with self.con.cursor(name="xinyong_stream") as cur:
+            cur.itersize = size
+            cur.execute(sql, list(params) if params is not None else None)  # type: ignore[arg-type]
+            yield from cur
+
 
 class PostgresStore(Store):
     name = "postgres"
