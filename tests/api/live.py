@@ -47,9 +47,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_for(
-    probe: Callable[[], Any], timeout: float, what: str, interval: float = 0.05
-) -> Any:
+def wait_for(probe: Callable[[], Any], timeout: float, what: str, interval: float = 0.05) -> Any:
     """Poll ``probe`` until it returns something truthy; fail saying ``what`` after
     ``timeout`` seconds."""
     deadline = time.monotonic() + timeout

@@ -25,7 +25,9 @@ from tests.api.live import (
     assert_problem,
     cli_json,
     serving,
+    wait_for,
 )
+from tests.factories import COMPANY_2
 
 AIR_PURPOSE = "ticket sales under the joint punishment memorandum"
 RAIL = "rail.ticket.purchase"
@@ -99,6 +101,54 @@ def test_an_unknown_valid_subject_is_allowed_with_no_reasons(api: Api) -> None:
     assert body["reasons"] == [] and body["rewards"] == []
     assert body["remedy"] is None and body["valid_until"] is None
     assert body["purpose"] == "boarding check"
+
+
+def test_an_unknown_valid_organisation_is_allowed_too(api: Api) -> None:
+    with api.as_air() as client:
+        response = decide(client, COMPANY_2)
+    assert response.status_code == 200, response.text
+    assert response.json()["decision"] == "allow" and response.json()["reasons"] == []
+
+
+def test_every_decision_single_or_batch_is_in_the_subjects_access_log(api: Api) -> None:
+    """Each answer is on disk before it leaves, so the log shows it at once."""
+    with api.as_air() as client:
+        single = decide(client, COMPANY_2, purpose="audit trail single").json()
+        batch = client.post(
+            "/v1/decisions/batch",
+            json={
+                "requests": [
+                    {"subject": COMPANY_2, "action": FLIGHT, "purpose": "audit trail batch"},
+                    {"subject": COMPANY_2, "action": "hotel.booking"},  # refused: not logged
+                ]
+            },
+        ).json()
+    logged = cli_json(api.server.data_dir, "subject", "access-log", COMPANY_2)["entries"]
+    by_id = {e["decision_id"]: e for e in logged if e["kind"] == "decision"}
+    first = by_id[single["decision_id"]]
+    second = by_id[batch["results"][0]["decision"]["decision_id"]]
+    assert (first["who"], first["purpose"], first["outcome"]) == (
+        "air",
+        "audit trail single",
+        "allow",
+    )
+    assert (second["who"], second["purpose"], second["action"]) == (
+        "air",
+        "audit trail batch",
+        FLIGHT,
+    )
+    assert not [e for e in logged if e["action"] == "hotel.booking"]
+
+
+def test_a_partner_registered_while_serving_is_heard_within_moments(api: Api) -> None:
+    late = add_partner(api.server.data_dir, "late-air", "airline", "late ticket sales")
+    with api.server.client(late["credential"]) as client:
+        response = wait_for(
+            lambda: (r := decide(client, UNKNOWN)).status_code == 200 and r,
+            10,
+            "the service to accept the new partner's credential",
+        )
+    assert response.json()["purpose"] == "late ticket sales"
 
 
 def test_subject_refs_are_stable_per_partner_and_differ_between_partners(api: Api) -> None:
@@ -223,8 +273,15 @@ def test_malformed_json_is_422_body_malformed(api: Api) -> None:
         ({"subject": UNKNOWN, "action": FLIGHT, "purpose": "x" * 201}, "purpose"),
         ([{"subject": UNKNOWN, "action": FLIGHT}], "body"),
     ],
-    ids=["unknown-field", "no-subject", "action-number", "context-bool", "context-list",
-         "purpose-too-long", "array"],
+    ids=[
+        "unknown-field",
+        "no-subject",
+        "action-number",
+        "context-bool",
+        "context-list",
+        "purpose-too-long",
+        "array",
+    ],
 )
 def test_a_body_off_the_schema_is_422_body_invalid(api: Api, payload: Any, loc: str) -> None:
     with api.as_air() as client:
@@ -340,9 +397,17 @@ def test_an_empty_batch_is_answered_with_no_results(api: Api) -> None:
 # -- the feed's own errors -----------------------------------------------------------------------
 
 
-def test_an_sse_last_event_id_that_is_not_a_cursor_is_not_a_server_error(api: Api) -> None:
-    """Last-Event-ID is whatever the client sends; '²' passes str.isdigit() but not int()."""
-    headers = {"Accept": "text/event-stream", "Last-Event-ID": b"\xb2"}
+@pytest.mark.parametrize(
+    "last_event_id",
+    [b"\xb2", b"9" * 5000],
+    ids=["superscript-two", "5000-digits"],
+)
+def test_an_sse_last_event_id_that_is_not_a_cursor_is_not_a_server_error(
+    api: Api, last_event_id: bytes
+) -> None:
+    """Last-Event-ID is whatever the client sends. '²' passes str.isdigit() but not int();
+    5,000 digits pass isdigit() but exceed int()'s 4,300-digit limit."""
+    headers = {"Accept": "text/event-stream", "Last-Event-ID": last_event_id}
     with (
         api.as_air() as client,
         client.stream("GET", "/v1/changes", headers=headers, timeout=10) as response,

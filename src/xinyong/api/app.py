@@ -186,7 +186,8 @@ async def changes(request: Request) -> Response:
     wait = _int_param(request, "wait", 0, 0, 60)
     if "text/event-stream" in request.headers.get("accept", ""):
         last = request.headers.get("last-event-id", "")
-        start = int(last) if last.isdigit() else cursor
+        # Only a cursor we could have sent resumes the stream; anything else starts at `after`.
+        start = int(last) if last.isascii() and last.isdigit() and len(last) <= 18 else cursor
         return StreamingResponse(
             _stream(service, partner, start),
             media_type="text/event-stream",
@@ -306,7 +307,10 @@ async def _problem(request: Request, exc: Exception) -> Response:
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     code = {404: "route_unknown", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-    return Problem(exc.status_code, code, str(exc.detail)).response(request.url.path)
+    headers = dict(exc.headers) if exc.headers else None  # 405 keeps its Allow header
+    return Problem(exc.status_code, code, str(exc.detail), headers=headers).response(
+        request.url.path
+    )
 
 
 async def _crash(request: Request, exc: Exception) -> Response:

@@ -113,6 +113,7 @@ class ChangesResponse(BaseModel):
 
 
 class RecordsRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
     records: list[dict[str, Any]] = Field(
         max_length=MAX_BATCH, description="Records in the record format (docs/record-format.md)."
     )
@@ -127,7 +128,7 @@ class RecordResult(BaseModel):
 
 
 class RecordsResponse(BaseModel):
-    submission_id: str
+    submission_id: str | None = Field(description="None when there were no records.")
     accepted: int
     duplicates: int
     rejected: int
@@ -176,8 +177,9 @@ def _invalid(errors: list[dict[str, Any]]) -> Problem:
 
 def check_decision(obj: Any, where: str = "") -> list[dict[str, Any]]:
     """Schema errors of one decision request (empty when it is well formed)."""
+    whole = where.rstrip(".") or "body"
     if not isinstance(obj, dict):
-        return [{"loc": where or "body", "msg": "must be a JSON object"}]
+        return [{"loc": whole, "msg": "must be a JSON object"}]
     errors = []
     for name in ("subject", "action"):
         if not isinstance(obj.get(name), str):
@@ -195,9 +197,7 @@ def check_decision(obj: Any, where: str = "") -> list[dict[str, Any]]:
         errors.append({"loc": f"{where}purpose", "msg": "a string of at most 200 characters"})
     extra = set(obj) - {"subject", "action", "context", "purpose"}
     if extra:
-        errors.append(
-            {"loc": where or "body", "msg": f"unknown fields: {', '.join(sorted(extra))}"}
-        )
+        errors.append({"loc": whole, "msg": f"unknown fields: {', '.join(sorted(extra))}"})
     return errors
 
 

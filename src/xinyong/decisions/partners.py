@@ -15,6 +15,7 @@ import re
 import secrets
 from dataclasses import dataclass
 
+import httpx
 import orjson
 
 from xinyong import audit
@@ -50,6 +51,17 @@ class Partner:
             "webhook_url": self.webhook_url,
             "active": self.active,
         }
+
+
+def _valid_url(url: str) -> bool:
+    if not _URL.match(url):
+        return False
+    try:
+        parsed = httpx.URL(url)
+        _ = parsed.port  # a port that is not a number fails here
+    except (httpx.InvalidURL, ValueError):
+        return False
+    return bool(parsed.host)
 
 
 def hash_credential(credential: str) -> str:
@@ -122,9 +134,11 @@ def add_partner(
             f"the partner kinds of {', '.join(kinds[kind])} only.",
             code="partner_invalid",
         )
-    if webhook_url is not None and not _URL.match(webhook_url):
+    if webhook_url is not None and not _valid_url(webhook_url):
         raise SourceError(
-            f"Webhook URL {webhook_url!r} is not an http(s) URL.", code="partner_invalid"
+            f"Webhook URL {webhook_url!r} is not an http(s) URL.",
+            hint="For example --webhook https://partner.example/xinyong-feed",
+            code="partner_invalid",
         )
     partner_id = partner_id or slug(name)
     if not _ID.match(partner_id):

@@ -167,6 +167,8 @@ class Service:
     def decide(self, partner: Partner, request: dict[str, Any], *, channel: str = "api") -> Outcome:
         """One decision for a partner; raises Forbidden, DecisionError or InvalidIdentifier."""
         action = request["action"]
+        if action not in self.policy.actions:
+            check_request(self.policy, action, {})  # raises action_unknown, listing the known
         if action not in partner.actions:
             raise Forbidden(
                 f"Partner {partner.partner_id!r} may not ask about {action!r}: its grant "

@@ -29,6 +29,7 @@ from starlette.concurrency import run_in_threadpool
 from xinyong.decisions.partners import Partner, webhook_secret
 from xinyong.feed.changes import Change
 from xinyong.feed.events import for_deployment, for_partner
+from xinyong.ids.pseudonym import secret_fingerprint
 
 if TYPE_CHECKING:
     from xinyong.decisions.service import Service
@@ -102,6 +103,8 @@ class Deliveries:
         self.folder = Path(service.ctx.settings.data_dir) / "feed"
         self.cursors = Cursors(self.folder)
         self._lock_fd: int | None = None
+        # Message ids unique per deployment: JetStream drops repeats of an id it has seen.
+        self.deployment = "xinyong-" + secret_fingerprint(service.secret)[:8]
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
@@ -136,7 +139,13 @@ class Deliveries:
         jobs = [self._webhooks()]
         if self.service.ctx.settings.nats_url:
             jobs.append(self._nats(self.service.ctx.settings.nats_url))
-        await asyncio.gather(*jobs)
+        try:
+            await asyncio.gather(*jobs)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("feed delivery stopped")
+            raise
 
     # -- webhooks ------------------------------------------------------------------------
 
@@ -148,28 +157,41 @@ class Deliveries:
             while True:
                 busy = False
                 for partner in list(service.partners.values()):
-                    if not partner.webhook_url or due.get(partner.partner_id, 0) > time.monotonic():
+                    pid = partner.partner_id
+                    if not partner.webhook_url or due.get(pid, 0) > time.monotonic():
                         continue
-                    name = f"webhook-{partner.partner_id}"
-                    cursor = self.cursors.get(name)
-                    events, scanned = await partner_events(service, partner, cursor, 100)
-                    if not events:
-                        if scanned != cursor:
-                            self.cursors.set(name, scanned)
+                    try:
+                        sent = await self._deliver(client, partner)
+                    except Exception:  # one partner's trouble must not stop the others
+                        log.exception("webhook delivery to %s failed; will retry", pid)
+                        sent = False
+                    if sent is None:
                         continue
                     busy = True
-                    if await self._post(client, partner, events):
-                        self.cursors.set(name, scanned)
-                        delay.pop(partner.partner_id, None)
-                        due.pop(partner.partner_id, None)
+                    if sent:
+                        delay.pop(pid, None)
+                        due.pop(pid, None)
                     else:
-                        wait = min(MAX_BACKOFF, delay.get(partner.partner_id, 0.5) * 2)
-                        delay[partner.partner_id] = wait
-                        due[partner.partner_id] = time.monotonic() + wait * (
-                            0.75 + random.random() / 2
-                        )
+                        wait = min(MAX_BACKOFF, delay.get(pid, 0.5) * 2)
+                        delay[pid] = wait
+                        due[pid] = time.monotonic() + wait * (0.75 + random.random() / 2)
                 if not busy:
                     await service.feed.wait(service.feed.latest, 0.5)
+
+    async def _deliver(self, client: httpx.AsyncClient, partner: Partner) -> bool | None:
+        """Send the partner's next batch: True if acknowledged, False if not, None if
+        there was nothing to send."""
+        name = f"webhook-{partner.partner_id}"
+        cursor = self.cursors.get(name)
+        events, scanned = await partner_events(self.service, partner, cursor, 100)
+        if not events:
+            if scanned != cursor:
+                self.cursors.set(name, scanned)
+            return None
+        if not await self._post(client, partner, events):
+            return False
+        self.cursors.set(name, scanned)
+        return True
 
     async def _post(
         self, client: httpx.AsyncClient, partner: Partner, events: list[dict[str, Any]]
@@ -187,7 +209,7 @@ class Deliveries:
         }
         try:
             response = await client.post(partner.webhook_url or "", content=body, headers=headers)
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
             log.warning("webhook to %s failed: %s; will retry", partner.partner_id, exc)
             return False
         if 200 <= response.status_code < 300:
@@ -230,7 +252,7 @@ class Deliveries:
                         await js.publish(
                             f"xinyong.changes.{change.measure_id}",
                             orjson.dumps(for_deployment(service.policy, change)),
-                            headers={"Nats-Msg-Id": f"xinyong-change-{change.seq}"},
+                            headers={"Nats-Msg-Id": f"{self.deployment}-change-{change.seq}"},
                         )
                         cursor = change.seq
                     self.cursors.set("nats", cursor)

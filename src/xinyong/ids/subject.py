@@ -27,6 +27,11 @@ _SHAPE = re.compile(r"[0-9A-Z]{18}")
 _RESIDENT_SHAPE = re.compile(r"[0-9]{17}[0-9X]")
 
 
+def _shown(value: str) -> str:
+    """The value as quoted in an error: whole up to 40 characters, else its start."""
+    return repr(value) if len(value) <= 40 else repr(value[:40]) + "…"
+
+
 def compact_identifier(value: str) -> str:
     """Trim, drop inner spaces and hyphens, upper-case: the form stored and hashed."""
     text = value.strip(ASCII_SPACE).replace(" ", "").replace("-", "")
@@ -55,12 +60,12 @@ def parse_subject(value: str) -> SubjectId:
     if not _SHAPE.fullmatch(value):
         if len(value) != 18:
             raise InvalidIdentifier(
-                f"{value!r} has {len(value)} characters; resident identity numbers and unified "
+                f"{_shown(value)} has {len(value)} characters; resident identity numbers and unified "
                 "social credit codes have 18."
             )
         bad = next(c for c in value if not ("0" <= c <= "9" or "A" <= c <= "Z"))
         raise InvalidIdentifier(
-            f"{value!r} contains {bad!r}; identifiers are ASCII digits and letters."
+            f"{_shown(value)} contains {bad!r}; identifiers are ASCII digits and letters."
         )
     if not _RESIDENT_SHAPE.fullmatch(value):
         # Not shaped like a resident number: a valid credit code needs no second look.

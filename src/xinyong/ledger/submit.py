@@ -14,6 +14,15 @@ from xinyong.ledger.ingest import ingest_file
 
 def submit_records(ctx: Context, records: list[dict[str, Any]], source_id: str) -> dict[str, Any]:
     """Ingest ``records`` as one submission of ``source_id``; say what became of each."""
+    if not records:
+        return {
+            "submission_id": None,
+            "accepted": 0,
+            "duplicates": 0,
+            "rejected": 0,
+            "reevaluated": None,
+            "results": [],
+        }
     work = Path(ctx.settings.data_dir) / "work"
     work.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=work) as tmp:

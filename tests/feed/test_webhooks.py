@@ -1,0 +1,110 @@
+"""Webhook delivery among several partners and several workers.
+
+One partner's unusable webhook must not stop delivery to the others, and with
+`--workers 2` only the worker holding the delivery lock sends: each event arrives once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from tests.api.live import (
+    FLIGHT,
+    City,
+    Receiver,
+    Server,
+    add_partner,
+    cli,
+    cli_json,
+    delisting,
+    feed,
+    verify_signature,
+    wait_for,
+)
+
+ENDED = "cn.xinyong.measure.ended"
+
+
+def _ended(events: list[dict[str, Any]], ref: str) -> bool:
+    return any(e["type"] == ENDED and e["data"]["subject_ref"] == ref for e in events)
+
+
+def test_an_unusable_webhook_url_does_not_stop_delivery_to_other_partners(
+    city: City, tmp_path: Path
+) -> None:
+    """`http://127.0.0.1:abc/hook` passes `partners add` (it matches its URL pattern), but
+    httpx refuses it with InvalidURL, which is not an httpx.HTTPError."""
+    data = city.copy(tmp_path / "data")
+    bad = cli(
+        data,
+        "partners",
+        "add",
+        "Broken Air",
+        "--id",
+        "a-broken",
+        "--kind",
+        "airline",
+        "--purpose",
+        "ticket sales",
+        "--webhook",
+        "http://127.0.0.1:abc/hook",
+        check=False,
+    )
+    receiver = Receiver().start()
+    good = add_partner(data, "air", "airline", "ticket sales", "--webhook", receiver.url)
+    server = Server(data)
+    try:
+        server.start()
+        with server.client(good["credential"]) as client:
+            ref = client.post(
+                "/v1/decisions", json={"subject": city.listed, "action": FLIGHT}
+            ).json()["subject_ref"]
+            report = cli_json(
+                data, "ingest", str(delisting(city, tmp_path)), "--source", "demo-court"
+            )
+            assert report[0]["accepted"] == 2, report
+            wait_for(lambda: _ended(feed(client)[0], ref), 10, "the ended event in the feed")
+        wait_for(
+            lambda: _ended(receiver.acknowledged_events(), ref),
+            30,
+            "the good partner's webhook to receive the ended event"
+            + ("" if bad.returncode else " (a partner with an unusable webhook URL was accepted)"),
+        )
+    finally:
+        server.stop()
+        receiver.stop()
+
+
+def test_with_two_workers_each_event_is_delivered_once(city: City, tmp_path: Path) -> None:
+    data = city.copy(tmp_path / "data")
+    receiver = Receiver().start()
+    partner = add_partner(data, "air", "airline", "ticket sales", "--webhook", receiver.url)
+    server = Server(data, workers=2)
+    try:
+        server.start()
+        with server.client(partner["credential"]) as client:
+            ref = client.post(
+                "/v1/decisions", json={"subject": city.listed, "action": FLIGHT}
+            ).json()["subject_ref"]
+            report = cli_json(
+                data, "ingest", str(delisting(city, tmp_path)), "--source", "demo-court"
+            )
+            assert report[0]["accepted"] == 2, report
+            wait_for(lambda: _ended(feed(client)[0], ref), 10, "the ended event in the feed")
+            expected, _ = feed(client)
+        wait_for(lambda: _ended(receiver.acknowledged_events(), ref), 30, "the ended event")
+        wait_for(lambda: len(receiver.acknowledged_events()) >= len(expected), 30, "every event")
+        # A second sender would start from cursor 0 too: give it time to show itself.
+        time.sleep(3)
+        ids = [e["id"] for e in receiver.acknowledged_events()]
+        twice = [i for i, n in Counter(ids).items() if n > 1]
+        assert twice == [], f"events delivered more than once: {twice}"
+        assert ids == [e["id"] for e in expected]
+        for delivery in receiver.snapshot():
+            assert verify_signature(partner["webhook_secret"], delivery)
+    finally:
+        server.stop()
+        receiver.stop()
