@@ -17,7 +17,8 @@ Each variant runs in its own process, so that resident memory is its own:
 - **baseline**: the rows as ``load_rows`` returns them, a dict of lists of ``MeasureRow``
   by subject key (the naive serving structure);
 - **snapshot**: ``Snapshot(...).fill(rows)`` fed from a generator (no dict ever held);
-- **snapshot, as loaded**: as ``Snapshot.load`` does it, the ``load_rows`` dict first,
+- **snapshot via a dict**: as ``Snapshot.load`` did before it streamed (it now streams
+  rows from the store into ``fill``, which is the "snapshot" variant): the ``load_rows`` dict first,
   then ``fill(dict.items())``, then the dict dropped.
 
 Each reports resident memory after building and ``gc.collect()`` minus resident memory
@@ -266,7 +267,7 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
     elif args.mode == "snapshot":
         snap = Snapshot(1, None, "bench")
         snap.fill(generate(args, counts))
-    else:  # as Snapshot.load: load_rows' dict, then fill from it
+    else:  # the earlier Snapshot.load: load_rows' dict, then fill from it
         loaded = dict(generate(args, counts))
         middle = rss()
         snap = Snapshot(1, None, "bench")
@@ -370,7 +371,7 @@ def main() -> None:
     snap = run_child("snapshot", args)
     show("snapshot", snap)
     loaded = run_child("load", args)
-    show("snapshot, as loaded", loaded)
+    show("snapshot via a dict", loaded)
     gib = snap["rss_mib"] / 1024
     print(
         f"  ratio snapshot/baseline: RSS {snap['rss_mib'] / base['rss_mib']:.3f}"
@@ -380,7 +381,7 @@ def main() -> None:
     )
     print(
         f"  goal <= 1 GiB: snapshot {gib:.3f} GiB resident "
-        f"({'met' if gib <= 1 else 'NOT met'}); as Snapshot.load builds it, peak "
+        f"({'met' if gib <= 1 else 'NOT met'}); via a dict (the earlier load), peak "
         f"{loaded['peak_mib'] / 1024:.3f} GiB and {loaded['rss_mib'] / 1024:.3f} GiB after"
     )
     one, five, _ = os.getloadavg()
