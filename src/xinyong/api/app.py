@@ -26,8 +26,7 @@ from xinyong.context import Context
 from xinyong.decisions.partners import Partner
 from xinyong.decisions.service import Service
 from xinyong.errors import InvalidIdentifier, XinyongError
-from xinyong.feed.delivery import Deliveries
-from xinyong.feed.events import for_partner
+from xinyong.feed.delivery import Deliveries, partner_events
 from xinyong.ids import parse_subject, subject_key
 from xinyong.ids.masking import mask
 from xinyong.settings import load_settings
@@ -157,27 +156,6 @@ def _int_param(request: Request, name: str, default: int, low: int, high: int) -
     return value
 
 
-async def _page(
-    service: Service, partner: Partner, cursor: int, limit: int
-) -> tuple[list[dict[str, Any]], int]:
-    events: list[dict[str, Any]] = []
-    while len(events) < limit:
-        if service.feed.holds(cursor):
-            changes = service.feed.after(cursor, 1000)
-        else:
-            changes = await run_in_threadpool(service.changes_from_store, cursor, 1000)
-        if not changes:
-            break
-        for change in changes:
-            cursor = change.seq
-            event = for_partner(service.policy, service.secret, partner, change)
-            if event is not None:
-                events.append(event)
-                if len(events) >= limit:
-                    break
-    return events, cursor
-
-
 async def changes(request: Request) -> Response:
     service = _service(request)
     partner = _partner(request)
@@ -193,20 +171,20 @@ async def changes(request: Request) -> Response:
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
-    events, scanned = await _page(service, partner, cursor, limit)
+    events, scanned = await partner_events(service, partner, cursor, limit)
     if not events and wait:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait
         while not events and (left := deadline - loop.time()) > 0:
             await service.feed.wait(scanned, left)
-            events, scanned = await _page(service, partner, scanned, limit)
+            events, scanned = await partner_events(service, partner, scanned, limit)
     return _json({"events": events, "cursor": scanned})
 
 
 async def _stream(service: Service, partner: Partner, cursor: int) -> AsyncIterator[bytes]:
     yield b": xinyong change feed\n\n"
     while True:
-        events, cursor = await _page(service, partner, cursor, 100)
+        events, cursor = await partner_events(service, partner, cursor, 100)
         for event in events:
             yield (
                 f"id: {event['id']}\nevent: {event['type']}\n".encode()
