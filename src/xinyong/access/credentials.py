@@ -6,17 +6,13 @@ stored as a SHA-256 hash beside the subject's key.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 
 from xinyong.clock import utcnow
+from xinyong.ledger.sources import hash_credential
 from xinyong.store.base import Connection
 
 PREFIX = "xys_subj_"
-
-
-def hash_credential(credential: str) -> str:
-    return hashlib.sha256(credential.encode()).hexdigest()
 
 
 def issue(conn: Connection, subject_key: str) -> str:

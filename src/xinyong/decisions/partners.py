@@ -22,7 +22,7 @@ from xinyong import audit
 from xinyong.catalog.model import Catalog
 from xinyong.clock import utcnow
 from xinyong.errors import NotFound, SourceError
-from xinyong.ledger.sources import add_source, slug
+from xinyong.ledger.sources import add_source, hash_credential, slug
 from xinyong.policy.model import Policy
 from xinyong.store.base import Connection
 
@@ -62,10 +62,6 @@ def _valid_url(url: str) -> bool:
     except (httpx.InvalidURL, ValueError):
         return False
     return bool(parsed.host)
-
-
-def hash_credential(credential: str) -> str:
-    return hashlib.sha256(credential.encode()).hexdigest()
 
 
 def partner_kinds(policy: Policy) -> dict[str, list[str]]:

@@ -30,7 +30,7 @@ from xinyong.feed.buffer import FeedBuffer
 from xinyong.feed.changes import Change, changes_after, latest_seq, sweep_expiries
 from xinyong.ids import parse_subject, subject_key
 from xinyong.ids.masking import mask
-from xinyong.ledger.sources import Source, _row_to_source
+from xinyong.ledger.sources import Source, hash_credential, sources_by_credential
 from xinyong.store.embedded import EmbeddedStore
 
 log = logging.getLogger("xinyong.service")
@@ -136,13 +136,7 @@ class Service:
                 if fresh:
                     self.cursor = fresh[-1].seq
             self.partners = partners_by_credential(conn)
-            self.sources = {
-                str(r[-1]): _row_to_source(r[:-1])
-                for r in conn.execute(
-                    "SELECT source_id, name, kind, categories, active, credential_hash"
-                    " FROM sources WHERE active"
-                )
-            }
+            self.sources = sources_by_credential(conn)
             self.subject_keys = subject_credentials.all_credentials(conn)
         # The stamp is taken before reading, so a write that lands meanwhile is seen next tick.
         self._stamp = stamp
@@ -233,7 +227,7 @@ def decision_uuid() -> str:
 
 
 def _hash(credential: str) -> str:
-    return subject_credentials.hash_credential(credential)
+    return hash_credential(credential)
 
 
 __all__ = ["BATCH_LIMIT", "DecisionError", "Forbidden", "Outcome", "Service"]

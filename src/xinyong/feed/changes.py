@@ -50,7 +50,7 @@ def record_changes(
     rows of the ``old`` and ``new`` sources (SQL row sources with their parameters).
     Returns how many were recorded."""
     (old_source, old_params), (new_source, new_params) = old, new
-    start = int(conn.scalar("SELECT COALESCE(max(seq), 0) FROM measure_changes"))
+    start = latest_seq(conn)
     conn.execute(
         "INSERT INTO measure_changes (seq, subject_key, measure_id, status, valid_until, cause,"
         " recorded_at)"
@@ -68,7 +68,7 @@ def record_changes(
     )
     if get_meta(conn, SWEPT) is None:
         set_meta(conn, SWEPT, day.isoformat())
-    return int(conn.scalar("SELECT COALESCE(max(seq), 0) FROM measure_changes")) - start
+    return latest_seq(conn) - start
 
 
 def sweep_expiries(conn: Connection, run_id: int, day: dt.date) -> int:
@@ -81,7 +81,7 @@ def sweep_expiries(conn: Connection, run_id: int, day: dt.date) -> int:
     since = dt.date.fromisoformat(swept)
     if since >= day:
         return 0
-    start = int(conn.scalar("SELECT COALESCE(max(seq), 0) FROM measure_changes"))
+    start = latest_seq(conn)
     conn.execute(
         "INSERT INTO measure_changes (seq, subject_key, measure_id, status, valid_until, cause,"
         " recorded_at)"
@@ -93,7 +93,7 @@ def sweep_expiries(conn: Connection, run_id: int, day: dt.date) -> int:
         [start, utcnow(), FOREVER, run_id, since, day],
     )
     set_meta(conn, SWEPT, day.isoformat())
-    return int(conn.scalar("SELECT COALESCE(max(seq), 0) FROM measure_changes")) - start
+    return latest_seq(conn) - start
 
 
 def changes_after(conn: Connection, cursor: int, limit: int = 1000) -> list[Change]:

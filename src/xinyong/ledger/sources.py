@@ -141,3 +141,12 @@ def authenticate(conn: Connection, credential: str) -> Source | None:
         [hash_credential(credential)],
     )
     return _row_to_source(row) if row else None
+
+
+def sources_by_credential(conn: Connection) -> dict[str, Source]:
+    """credential hash -> active source (the service keeps them in memory)."""
+    rows = conn.execute(
+        "SELECT source_id, name, kind, categories, active, credential_hash FROM sources"
+        " WHERE active"
+    )
+    return {str(r[-1]): _row_to_source(r[:-1]) for r in rows}
