@@ -22,7 +22,7 @@ generation took is printed either way. Then, in fresh processes, one after the o
 - **baseline**: ``CREATE TEMP TABLE ... AS SELECT subject_key, sum(CASE category WHEN ...
   THEN <points> ... END) FROM records GROUP BY subject_key`` on the same file, with the
   same connection settings as the store;
-- **evaluate**: ``xinyong.policy.evaluate.evaluate(ctx)``, the whole batch: compile the
+- **evaluate**: ``xinyong.evaluation.batch.evaluate(ctx)``, the whole batch: compile the
   policy, run every stage, store the results as the current run.
 
 Each process reports its wall time and peak resident memory (``ru_maxrss``); the script
@@ -911,7 +911,7 @@ def time_statements(status: Path | None = None, log: bool = True) -> list[tuple[
 
 
 def child_evaluate(ctx: Any, options: dict[str, Any]) -> dict[str, Any]:
-    from xinyong.policy.evaluate import evaluate
+    from xinyong.evaluation.batch import evaluate
 
     _ = ctx.policy, ctx.catalog
     status = options.get("status")

@@ -54,7 +54,7 @@ def show(name: str, ms: list[float]) -> dict[str, float]:
 
 def measure(ctx: Any, keys: list[str], warmup: int) -> dict[str, list[float]]:
     """Time the point query and evaluate_subjects for each key, one transaction each."""
-    from xinyong.policy.evaluate import evaluate_subjects
+    from xinyong.evaluation.incremental import evaluate_subjects
 
     out: dict[str, list[float]] = {"baseline": [], "incremental": [], "open+commit": []}
     rewritten: list[int] = []
@@ -103,7 +103,8 @@ def main() -> None:
     parser.add_argument("--batch", action="store_true", help="run the batch even if a run exists")
     args = parser.parse_args()
 
-    from xinyong.policy.evaluate import current_run, evaluate
+    from xinyong.evaluation.batch import evaluate
+    from xinyong.state.runs import current_run
 
     args.workdir.mkdir(parents=True, exist_ok=True)
     data_dir = bench.ensure_ledger(args.workdir, args.subjects, args.records, args.memory_limit)

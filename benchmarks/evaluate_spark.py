@@ -33,7 +33,7 @@ import evaluate_embedded as bench
 def snapshot(ctx: Any, run_id: int) -> dict[str, tuple[int, str]]:
     """Per output table of a run: (rows, order-independent checksum of all output columns)."""
     from xinyong.policy.compiler import OUTPUTS
-    from xinyong.policy.evaluate import TABLES
+    from xinyong.state.runs import TABLES
 
     out: dict[str, tuple[int, str]] = {}
     with ctx.store.transaction() as conn:
@@ -60,7 +60,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from xinyong.engines.spark import spark_session
-    from xinyong.policy.evaluate import evaluate
+    from xinyong.evaluation.batch import evaluate
 
     args.workdir.mkdir(parents=True, exist_ok=True)
     data_dir = bench.ensure_ledger(args.workdir, args.subjects, args.records, args.memory_limit)

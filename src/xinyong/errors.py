@@ -1,9 +1,14 @@
 """One exception hierarchy: a machine-readable code and a sentence a person can act on.
 
-The CLI (cli/output.py) and later the HTTP API translate these once, at the edge.
+Every error xinyong raises on purpose is one of these classes. Each edge translates them
+once: the command line to a message and ``exit_code`` (cli/output.py), the HTTP API to a
+problem document with the status of its class (api/problems.py, one table).
+tests/test_errors.py walks every class below through both.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 
 class XinyongError(Exception):
@@ -12,10 +17,18 @@ class XinyongError(Exception):
     code = "error"
     exit_code = 1
 
-    def __init__(self, message: str, *, hint: str | None = None, code: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str | None = None,
+        code: str | None = None,
+        errors: list[dict[str, Any]] | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        self.errors = errors  # per-field details (a request body's schema errors)
         if code is not None:
             self.code = code
 
@@ -58,6 +71,8 @@ class FileFormatError(XinyongError):
 
 
 class NotFound(XinyongError):
+    """A source, partner, subject or route that does not exist."""
+
     code = "not_found"
     exit_code = 3
 
@@ -77,6 +92,8 @@ class StoreBusy(XinyongError):
 
 
 class StoreError(XinyongError):
+    """The store failed (a database error, a file that cannot be opened)."""
+
     code = "store_error"
     exit_code = 1
 
@@ -106,3 +123,48 @@ class EngineError(XinyongError):
     """An evaluation engine failed to run a compiled policy."""
 
     code = "engine_failed"
+
+
+class Forbidden(XinyongError):
+    """The principal is known, but its grant does not cover what it asked."""
+
+    code = "action_not_granted"
+    exit_code = 2
+
+
+class Unauthenticated(XinyongError):
+    """A request without a credential, or with one nobody holds."""
+
+    code = "credential_invalid"
+    exit_code = 2
+
+
+class RequestInvalid(XinyongError):
+    """A request body or parameter that does not parse or does not match the schema."""
+
+    code = "body_invalid"
+    exit_code = 2
+
+
+class TooLarge(XinyongError):
+    """A request holds more than the service takes in one go."""
+
+    code = "too_large"
+    exit_code = 2
+
+
+class MethodNotAllowed(XinyongError):
+    """An HTTP method the route does not take; ``allowed`` lists those it does."""
+
+    code = "method_not_allowed"
+    exit_code = 2
+
+    def __init__(self, message: str, *, allowed: list[str], hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.allowed = allowed
+
+
+class InternalError(XinyongError):
+    """A fault of the service itself; the client learns only that it happened."""
+
+    code = "internal"

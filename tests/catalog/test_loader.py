@@ -276,3 +276,10 @@ def test_docs_catalog_md_is_generated_from_the_default_catalogue() -> None:
     page = REPO_ROOT / "docs" / "catalog.md"
     assert page.is_file(), f"{page} is missing: run `xinyong catalog doc > docs/catalog.md`"
     assert page.read_text(encoding="utf-8") == catalog_markdown(load_catalog())
+
+
+@pytest.mark.parametrize("name", ['"a; DROP TABLE records"', '"Amount"', '"x-y"'])
+def test_a_detail_field_that_cannot_name_a_column_is_refused(tmp_path: Path, name: str) -> None:
+    path = write_catalog(tmp_path, details=f'{name} = {{ type = "string" }}')
+    with pytest.raises(CatalogError, match="names a column"):
+        load_catalog(path)

@@ -16,11 +16,11 @@ from typing import Any
 
 import pytest
 
+from tests.decisions.store_decision import decide_from_store
 from tests.factories import COMPANY, PERSON_2
 from tests.policy.conftest import Ledger, Run, fresh_database, rec, resident
 from xinyong.clock import today
 from xinyong.context import Context
-from xinyong.decisions.decide import decide
 from xinyong.errors import DecisionError, InvalidIdentifier
 from xinyong.ids import mask
 from xinyong.settings import load_settings
@@ -41,7 +41,7 @@ class Town:
 
     def ask(self, identifier: str, action: str, **context: Any) -> dict[str, Any]:
         with self.ctx.store.transaction() as conn:
-            return decide(self.ctx, conn, identifier, action, context)
+            return decide_from_store(self.ctx, conn, identifier, action, context)
 
     def measure(self, measure_id: str) -> Any:
         return self.ctx.policy.measures[measure_id]

@@ -15,24 +15,20 @@ from pathlib import Path
 
 import pytest
 
+from tests.decisions.store_decision import decide_from_store
 from tests.factories import COMPANY, PERSON_2
 from tests.policy.conftest import Ledger, fresh_database, rec, resident
 from xinyong.access import log as access_log
+from xinyong.access.partners import add_partner, rotate_credential, subject_ref
 from xinyong.clock import today
 from xinyong.context import Context
-from xinyong.decisions.decide import decide
-from xinyong.decisions.partners import (
-    add_partner,
-    partners_by_credential,
-    rotate_credential,
-    subject_ref,
-)
-from xinyong.decisions.service import Forbidden, Service
+from xinyong.credentials import hash_credential, holders
+from xinyong.decisions.service import Service
 from xinyong.decisions.snapshot import Snapshot, load_rows
-from xinyong.errors import SourceError
-from xinyong.feed.changes import SWEPT, changes_after, latest_seq, sweep_expiries
+from xinyong.errors import Forbidden, SourceError
 from xinyong.ids import subject_key
 from xinyong.settings import load_settings
+from xinyong.state.outbox import SWEPT, changes_after, latest_seq, sweep_expiries
 from xinyong.store.base import set_meta
 
 LISTED = "judicial.defaulter.listed"
@@ -122,11 +118,12 @@ def test_the_service_answers_as_the_store_does(city: City) -> None:
     for who in (LISTED_PERSON, REPRESENTATIVE, COMPANY, UNLISTED):
         served = service.decide(partner, {"subject": who, "action": FLIGHT}).body
         with city.ctx.store.transaction() as conn:
-            stored = decide(city.ctx, conn, who, FLIGHT, {})
+            stored = decide_from_store(city.ctx, conn, who, FLIGHT, {})
         for field in ("decision_id",):
             served.pop(field), stored.pop(field)
         assert served.pop("subject_ref") == subject_ref(city.ctx.secret, pid, city.key(who))
         assert served.pop("purpose") == "sales"
+        assert stored.pop("purpose") is None  # the command line asked without a partner
         assert served == stored, who
     assert (
         service.decide(partner, {"subject": LISTED_PERSON, "action": FLIGHT}).body["decision"]
@@ -240,10 +237,8 @@ def test_partner_grants_are_checked_and_credentials_rotate(city: City) -> None:
         )
         assert partner.actions == ("rail.ticket.purchase",)
         new = rotate_credential(conn, partner.partner_id)
-        known = partners_by_credential(conn)
-    hashes = {p.partner_id: h for h, p in known.items()}
-    from xinyong.decisions.partners import hash_credential
-
+        known = holders(conn).partners
+    hashes = {pid: h for h, pid in known.items()}
     assert hashes[partner.partner_id] == hash_credential(new) != hash_credential(old)
     # Two partners never share a reference for one subject.
     key = city.key(LISTED_PERSON)

@@ -17,8 +17,9 @@ import pytest
 from xinyong.context import Context
 from xinyong.demo import generate_city
 from xinyong.demo.load import load_city
-from xinyong.policy.evaluate import TABLES, evaluate
+from xinyong.evaluation.batch import evaluate
 from xinyong.settings import load_settings
+from xinyong.state.runs import TABLES
 
 TODAY = dt.date.today()
 AS_OF = TODAY - dt.timedelta(days=200)  # a past date: some listings active, some ended

@@ -30,6 +30,7 @@ from xinyong.ids.sql import (
     compact_sql,
     create_regions_table,
     credit_code_valid_sql,
+    load_key,
     resident_valid_sql,
     subject_key_sql,
     subject_kind_sql,
@@ -74,9 +75,11 @@ def _sql_rows(
     )
     con.register("vals", table)
     try:
+        for n, secret in enumerate(secrets):
+            load_key(con, secret, f"key_pads_{n}")
         keys = "".join(
-            f", {subject_key_sql('s', secret, KEY_HEX_CHARS)} AS key_{n}"
-            for n, secret in enumerate(secrets)
+            f", {subject_key_sql('s', KEY_HEX_CHARS, f'key_pads_{n}')} AS key_{n}"
+            for n in range(len(secrets))
         )
         return con.sql(
             f"""WITH c AS (SELECT i, {compact_sql("v")} AS s FROM vals)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 
 from xinyong.context import Context
+from xinyong.credentials import hash_credential
 from xinyong.errors import NotFound, SourceError
 from xinyong.ledger.sources import (
     add_source,
     authenticate,
     get_source,
-    hash_credential,
     list_sources,
 )
 

@@ -717,3 +717,24 @@ def test_valid_records_are_accepted_with_typed_details(
     hashes = [r["content_hash"] for r in accepted]
     assert hashes[:n] == hashes[n:]
     assert [r["details"] for r in accepted[:n]] == [r["details"] for r in accepted[n:]]
+
+
+def test_the_subject_key_secret_never_appears_in_sql_text(court: Validator) -> None:
+    from xinyong.ids.sql import hmac_pads
+
+    court.validate(arrow([record()]))  # builds and caches the statement for this schema
+    statements = [*court._sql_by_schema.values(), idsql_key_expression()]
+    inner, outer = hmac_pads(SECRET)
+    for text in statements:
+        for secret_form in (SECRET.decode(), SECRET.hex(), inner.hex(), outer.hex()):
+            assert secret_form not in text.lower()
+    # The key lives in a one-row table, bound as parameters.
+    pads = court.con.execute("SELECT inner_pad, outer_pad FROM subject_key_pads").fetchall()
+    assert pads == [(inner, outer)]
+
+
+def idsql_key_expression() -> str:
+    from xinyong.ids.pseudonym import KEY_HEX_CHARS
+    from xinyong.ids.sql import subject_key_sql
+
+    return subject_key_sql("s", KEY_HEX_CHARS)

@@ -21,11 +21,13 @@ from stdnum.cn import ric
 
 from tests.factories import record, write_jsonl
 from xinyong.context import Context
+from xinyong.evaluation.batch import evaluate
+from xinyong.evaluation.incremental import after_merge
 from xinyong.ids import subject_key
 from xinyong.ids.uscc import check_character
 from xinyong.ledger.ingest import IngestReport, ingest_file
 from xinyong.ledger.sources import add_source
-from xinyong.policy.evaluate import TABLES, evaluate
+from xinyong.state.runs import TABLES
 
 # Source kind -> the id the test ledger registers it under.
 SOURCES = {
@@ -106,7 +108,7 @@ class Ledger:
         source_id = self.source(kind)
         self.files += 1
         path = write_jsonl(self.dir / f"{self.files:03d}-{source_id}.jsonl", list(records))
-        report = ingest_file(self.ctx, path, source_id)
+        report = ingest_file(self.ctx, path, source_id, after_merge=after_merge(self.ctx))
         rejects = Path(report.rejects_file).read_text() if report.rejects_file else ""
         assert (report.accepted, report.rejected) == (len(records), 0), rejects
         return report

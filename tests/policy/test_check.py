@@ -371,3 +371,51 @@ def test_ids_and_never_grounds_are_checked_on_load(tmp_path: Path, extra: str, p
     found = findings(tmp_path, extra)
     assert [f.code for f in found] == ["malformed"]
     assert phrase in found[0].message and found[0].file == "extra.yaml"
+
+
+@pytest.mark.parametrize(
+    "where",
+    ['{"situation) OR (1=1": 1}', '{"Situation": 1}', '{"situation; DROP TABLE x": 1}'],
+)
+def test_the_loader_refuses_a_detail_name_that_would_become_sql(tmp_path: Path, where: str) -> None:
+    folder = policy_with(
+        tmp_path,
+        f"""
+        lists:
+          injected:
+            label: Injected
+            kind: black
+            subject_kinds: [person]
+            legal_basis: Some law
+            computed:
+              all:
+                - category: judicial.defaulter.listed
+                  where: {where}
+        """,
+    )
+    with pytest.raises(PolicyError, match="no detail field name") as caught:
+        load_policy(folder)
+    assert "extra.yaml" in caught.value.message
+
+
+def test_every_path_that_compiles_a_policy_checks_it(tmp_path: Path) -> None:
+    import datetime as dt
+
+    from xinyong.policy.compiler import compile_policy
+
+    folder = policy_with(
+        tmp_path,
+        """
+        lists:
+          bad:
+            label: Bad
+            kind: black
+            subject_kinds: [person]
+            legal_basis: Some law
+            declared:
+              entry: judicial.defaulter.listd
+        """,
+    )
+    with pytest.raises(PolicyError) as caught:
+        compile_policy(load_policy(folder), load_catalog(), dt.date(2026, 1, 1))
+    assert caught.value.code == "policy_check_failed"

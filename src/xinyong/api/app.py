@@ -19,16 +19,24 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from xinyong.access import log as access_log
+from xinyong.access.partners import Partner
 from xinyong.api import openapi
-from xinyong.api.problems import Problem, from_error, unauthorized
+from xinyong.api.problems import MEDIA_TYPE, render, unauthorized
 from xinyong.api.schemas import check_decision, parse_batch, parse_decision, parse_records
 from xinyong.context import Context
-from xinyong.decisions.partners import Partner
 from xinyong.decisions.service import Service
-from xinyong.errors import InvalidIdentifier, XinyongError
+from xinyong.errors import (
+    Forbidden,
+    MethodNotAllowed,
+    NotFound,
+    RequestInvalid,
+    XinyongError,
+)
+from xinyong.evaluation.incremental import after_merge
 from xinyong.feed.delivery import Deliveries, partner_events
 from xinyong.ids import parse_subject, subject_key
 from xinyong.ids.masking import mask
+from xinyong.ledger.submit import submit_records
 from xinyong.settings import load_settings
 
 log = logging.getLogger("xinyong.api")
@@ -45,12 +53,11 @@ def _bearer(request: Request) -> str | None:
     return value.strip() if scheme.lower() == "bearer" and value.strip() else None
 
 
-def _malformed(exc: Exception) -> Problem:
-    return Problem(
-        422,
-        "body_malformed",
+def _malformed(exc: Exception) -> RequestInvalid:
+    return RequestInvalid(
         f"The body is not valid JSON: {exc}.",
         hint="Send a JSON object with Content-Type: application/json.",
+        code="body_malformed",
     )
 
 
@@ -63,7 +70,7 @@ async def _body(request: Request) -> Any:
 
 
 def _service(request: Request) -> Service:
-    return request.app.state.service  # type: ignore[no-any-return]
+    return request.app.state.service
 
 
 def _partner(request: Request) -> Partner:
@@ -77,7 +84,7 @@ def _partner(request: Request) -> Partner:
 
 
 async def decide_one(app: Starlette, credential: str | None, raw: bytes) -> bytes:
-    """POST /v1/decisions: the answer's JSON, or a raised Problem."""
+    """POST /v1/decisions: the answer's JSON, or a raised XinyongError."""
     service: Service = app.state.service
     partner = service.partner(credential)
     if partner is None:
@@ -86,10 +93,7 @@ async def decide_one(app: Starlette, credential: str | None, raw: bytes) -> byte
         wanted = parse_decision(orjson.loads(raw))
     except orjson.JSONDecodeError as exc:
         raise _malformed(exc) from None
-    try:
-        outcome = service.decide(partner, wanted)
-    except XinyongError as exc:
-        raise from_error(exc) from None
+    outcome = service.decide(partner, wanted)
     await app.state.journal.write([outcome.entry])  # durable before the answer leaves
     return orjson.dumps(outcome.body)
 
@@ -110,14 +114,10 @@ async def decisions_batch(request: Request) -> Response:
         errors = check_decision(item, f"requests.{index}.")
         try:
             if errors:
-                raise Problem(
-                    422, "body_invalid", "This request does not match the schema.", errors=errors
-                )
-            try:
-                outcome = service.decide(partner, item)
-            except XinyongError as exc:
-                raise from_error(exc) from None
-        except Problem as problem:
+                raise RequestInvalid("This request does not match the schema.", errors=errors)
+            outcome = service.decide(partner, item)
+        except XinyongError as exc:
+            problem = render(exc, "/v1/decisions/batch")
             counts["failed"] += 1
             results.append({"index": index, "status": problem.status, "problem": problem.body()})
             continue
@@ -148,10 +148,9 @@ def _int_param(request: Request, name: str, default: int, low: int, high: int) -
     except ValueError:
         value = low - 1
     if not low <= value <= high:
-        raise Problem(
-            422,
-            "parameter_invalid",
+        raise RequestInvalid(
             f"Query parameter {name!r} must be an integer from {low} to {high}.",
+            code="parameter_invalid",
         )
     return value
 
@@ -205,19 +204,16 @@ async def records(request: Request) -> Response:
     if source is None:
         raise unauthorized("source")
     items = parse_records(await _body(request))
-    from xinyong.ledger.submit import submit_records
 
     def work() -> dict[str, Any]:
         with service.store_lock:
-            result = submit_records(service.ctx, items, source.source_id)
+            result = submit_records(
+                service.ctx, items, source.source_id, after_merge(service.ctx)
+            )
         service.refresh()  # decisions and the feed see the records before we answer
         return result
 
-    try:
-        result = await run_in_threadpool(work)
-    except XinyongError as exc:
-        raise from_error(exc) from None
-    return _json(result)
+    return _json(await run_in_threadpool(work))
 
 
 # -- the subject's own view ---------------------------------------------------------------
@@ -228,16 +224,12 @@ async def subject_access_log(request: Request) -> Response:
     holder = service.subject_of(_bearer(request))
     if holder is None:
         raise unauthorized("subject")
-    try:
-        parsed = parse_subject(request.path_params["subject_id"])
-    except InvalidIdentifier as exc:
-        raise from_error(exc) from None
+    parsed = parse_subject(request.path_params["subject_id"])
     if subject_key(service.secret, parsed.identifier) != holder:
-        raise Problem(
-            403,
-            "credential_other_subject",
+        raise Forbidden(
             "This credential belongs to another subject: each subject reads only "
             "its own access log.",
+            code="credential_other_subject",
         )
     entries = await run_in_threadpool(access_log.read, service.ctx.settings.data_dir, holder)
     for e in entries:
@@ -277,25 +269,20 @@ async def root(request: Request) -> Response:
     return RedirectResponse("/docs")
 
 
-async def _problem(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, Problem)
-    return exc.response(request.url.path)
-
-
-async def _http_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, HTTPException)
-    code = {404: "route_unknown", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-    headers = dict(exc.headers) if exc.headers else None  # 405 keeps its Allow header
-    return Problem(exc.status_code, code, str(exc.detail), headers=headers).response(
-        request.url.path
-    )
-
-
-async def _crash(request: Request, exc: Exception) -> Response:
-    log.exception("unhandled error on %s", request.url.path, exc_info=exc)
-    return Problem(500, "internal", "The service failed on this request; it is logged.").response(
-        request.url.path
-    )
+async def _error(request: Request, exc: Exception) -> Response:
+    """Every error of every Starlette route, rendered by the one table (api/problems.py)."""
+    if isinstance(exc, HTTPException):
+        if exc.status_code == 405:
+            allowed = (exc.headers or {}).get("Allow", "")
+            exc = MethodNotAllowed(
+                f"{request.method} is not allowed on {request.url.path}.",
+                allowed=[m.strip() for m in allowed.split(",") if m.strip()],
+            )
+        elif exc.status_code == 404:
+            exc = NotFound(f"No route {request.url.path}.", code="route_unknown")
+        else:
+            exc = RequestInvalid(str(exc.detail), code="http_error")
+    return render(exc, request.url.path).response(request.url.path)
 
 
 ROUTES = [
@@ -343,17 +330,12 @@ class FastDecisions:
         try:
             body = await decide_one(self.app, credential, b"".join(chunks))
             status, headers = 200, [(b"content-type", JSON.encode())]
-        except Problem as problem:
-            body = orjson.dumps(problem.body(scope["path"]))
-            status = problem.status
-            headers = [(b"content-type", b"application/problem+json")] + [
-                (k.lower().encode(), v.encode()) for k, v in (problem.headers or {}).items()
-            ]
         except Exception as exc:
-            log.exception("unhandled error on /v1/decisions", exc_info=exc)
-            crash = Problem(500, "internal", "The service failed on this request; it is logged.")
-            body, status = orjson.dumps(crash.body(scope["path"])), 500
-            headers = [(b"content-type", b"application/problem+json")]
+            problem = render(exc, scope["path"])
+            body, status = problem.encode(scope["path"]), problem.status
+            headers = [(b"content-type", MEDIA_TYPE.encode())] + [
+                (k.lower().encode(), v.encode()) for k, v in problem.headers.items()
+            ]
         headers.append((b"content-length", str(len(body)).encode()))
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
@@ -387,6 +369,6 @@ def create_app(ctx: Context | None = None) -> FastDecisions:
         Starlette(
             routes=ROUTES,
             lifespan=lifespan,
-            exception_handlers={Problem: _problem, HTTPException: _http_error, Exception: _crash},
+            exception_handlers={XinyongError: _error, HTTPException: _error, Exception: _error},
         )
     )

@@ -6,13 +6,14 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from xinyong import __version__
 from xinyong.api import schemas
 from xinyong.policy.model import Policy
 
-MODELS = [
+MODELS: list[type[BaseModel]] = [
     schemas.DecisionRequest,
     schemas.BatchRequest,
     schemas.Decision,
@@ -71,7 +72,7 @@ def _components() -> dict[str, Any]:
     _, defs = models_json_schema(
         [(m, "validation") for m in MODELS], ref_template="#/components/schemas/{model}"
     )
-    return defs["$defs"]  # type: ignore[no-any-return]
+    return defs["$defs"]
 
 
 def document(policy: Policy) -> dict[str, Any]:
@@ -82,7 +83,7 @@ def document(policy: Policy) -> dict[str, Any]:
         "action": {**request["properties"]["action"], "enum": sorted(policy.actions)},
     }
     components["DecisionRequest"] = request
-    partner = [{"partner": []}]
+    partner: list[dict[str, list[str]]] = [{"partner": []}]
     return {
         "openapi": "3.1.0",
         "info": {

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from xinyong.api.problems import Problem
+from xinyong.errors import RequestInvalid, TooLarge
 
 MAX_BATCH = 10_000
 
@@ -165,10 +165,8 @@ class ProblemDocument(BaseModel):
 # -- the hot path's checks ----------------------------------------------------------------
 
 
-def _invalid(errors: list[dict[str, Any]]) -> Problem:
-    return Problem(
-        422,
-        "body_invalid",
+def _invalid(errors: list[dict[str, Any]]) -> RequestInvalid:
+    return RequestInvalid(
         "The request body does not match the schema.",
         errors=errors,
         hint="See /openapi.json for the request shapes.",
@@ -205,7 +203,7 @@ def parse_decision(obj: Any) -> dict[str, Any]:
     errors = check_decision(obj)
     if errors:
         raise _invalid(errors)
-    return obj  # type: ignore[no-any-return]
+    return obj
 
 
 def parse_batch(obj: Any) -> list[Any]:
@@ -217,11 +215,10 @@ def parse_batch(obj: Any) -> list[Any]:
         raise _invalid([{"loc": "requests", "msg": "required, an array of decision requests"}])
     items = obj["requests"]
     if len(items) > MAX_BATCH:
-        raise Problem(
-            413,
-            "batch_too_large",
+        raise TooLarge(
             f"A batch holds at most {MAX_BATCH:,} requests; this one has {len(items):,}.",
             hint="Split it into several batches.",
+            code="batch_too_large",
         )
     return items
 
@@ -235,12 +232,11 @@ def parse_records(obj: Any) -> list[dict[str, Any]]:
         raise _invalid([{"loc": "records", "msg": "required, an array of record objects"}])
     items = obj["records"]
     if len(items) > MAX_BATCH:
-        raise Problem(
-            413,
-            "batch_too_large",
+        raise TooLarge(
             f"A submission over HTTP holds at most {MAX_BATCH:,} records; this one has "
             f"{len(items):,}.",
             hint="Split it, or send large files with `xinyong ingest`.",
+            code="batch_too_large",
         )
     bad = [i for i, r in enumerate(items) if not isinstance(r, dict)]
     if bad:

@@ -6,12 +6,14 @@ import tomllib
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
 from xinyong.catalog.model import Catalog, Category
 from xinyong.catalog.prohibited import PROHIBITED_DATA_CLASSES, prohibited_class_of_name
 from xinyong.errors import CatalogError, ProhibitedDataClassError
+from xinyong.sql import MAX_NAME, is_identifier
 
 DEFAULT_CATALOG = "default.toml"
 
@@ -38,7 +40,7 @@ def _load(path: str) -> Catalog:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise CatalogError(f"Catalogue file {path} is not valid TOML: {exc}.") from None
 
-    categories: dict[str, dict[str, object]] = raw.get("categories", {})
+    categories: dict[str, dict[str, Any]] = raw.get("categories", {})
     if not categories:
         raise CatalogError(f'Catalogue file {path} declares no [categories."..."] tables.')
     for code, body in categories.items():
@@ -50,7 +52,7 @@ def _load(path: str) -> Catalog:
             source=path,
             subject_kinds=raw.get("subject_kinds", {}),
             source_kinds=raw.get("source_kinds", {}),
-            categories=categories,  # type: ignore[arg-type]
+            categories=categories,  # type: ignore[arg-type]  # raw TOML tables; pydantic validates them
         )
     except ValidationError as exc:
         first = exc.errors()[0]
@@ -64,10 +66,10 @@ def _load(path: str) -> Catalog:
     return catalog
 
 
-def _refuse_prohibited(path: str, code: str, body: dict[str, object]) -> None:
-    declared = list(body.get("data_classes", []) or [])  # type: ignore[call-overload]
+def _refuse_prohibited(path: str, code: str, body: dict[str, Any]) -> None:
+    declared = list(body.get("data_classes", []) or [])
     details = body.get("details", {}) or {}
-    for name, field in details.items():  # type: ignore[union-attr]
+    for name, field in details.items():
         field_class = field.get("data_class") if isinstance(field, dict) else None
         if field_class:
             declared.append(field_class)
@@ -97,16 +99,21 @@ def _check_consistency(catalog: Catalog, category: Category) -> None:
         if kind not in catalog.source_kinds:
             raise CatalogError(f"{where}: source kind {kind!r} is not declared in [source_kinds].")
     for name, field in category.details.items():
+        if not is_identifier(name):
+            raise CatalogError(
+                f"{where}: detail field {name!r} must be lower-case letters, digits and '_',"
+                f" starting with a letter, at most {MAX_NAME} characters (it names a column)."
+            )
         if field.type == "enum" and not field.values:
             raise CatalogError(f"{where}: enum detail {name!r} lists no values.")
     by = category.publicity.period_by
     if by is not None:
-        field = category.details.get(by.field)
-        if field is None or field.type != "enum":
+        period_field = category.details.get(by.field)
+        if period_field is None or period_field.type != "enum":
             raise CatalogError(
                 f"{where}: publicity.period_by names {by.field!r}, not an enum detail."
             )
-        missing = set(field.values) - set(by.months)
+        missing = set(period_field.values) - set(by.months)
         if missing:
             raise CatalogError(
                 f"{where}: publicity.period_by has no period for {', '.join(sorted(missing))}."

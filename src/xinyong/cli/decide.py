@@ -6,13 +6,13 @@ import typer
 from rich.table import Table
 
 from xinyong.access import log as access_log
+from xinyong.access.partners import get_partner
 from xinyong.cli.output import console, handle_errors, print_json
 from xinyong.cli.state import context
-from xinyong.decisions.decide import decide as run_decision
-from xinyong.decisions.partners import get_partner, subject_ref
-from xinyong.decisions.service import Forbidden
+from xinyong.clock import today
+from xinyong.decisions.decide import decide as answer_request
+from xinyong.decisions.snapshot import StoredMeasures
 from xinyong.errors import DecisionError
-from xinyong.ids import parse_subject, subject_key
 
 
 def parse_context(pairs: list[str]) -> dict[str, str]:
@@ -49,35 +49,24 @@ def decide(
     A subject the ledger does not know is allowed, with no reasons. Context keys that any
     measure reads for the action are required (docs/policy-language.md, actions)."""
     app = context(ctx)
-    _ = app.secret  # before the transaction: reading it may open one of its own
+    _ = app.secret, app.policy  # before the transaction: reading them may open one of their own
+    request = {"subject": identifier, "action": action, "context": parse_context(context_pairs)}
+    if purpose:
+        request["purpose"] = purpose
     with app.store.transaction() as conn:
         partner = get_partner(conn, partner_id) if partner_id else None
-        if partner is not None and action not in partner.actions:
-            raise Forbidden(
-                f"Partner {partner.partner_id!r} may not ask about {action!r}: its grant "
-                f"covers {', '.join(partner.actions)}."
-            )
-        result = run_decision(app, conn, identifier, action, parse_context(context_pairs))
-    key = subject_key(app.secret, parse_subject(identifier).identifier)
-    why = purpose or (partner.purpose if partner else None)
-    result["purpose"] = why
-    if partner is not None:
-        result["subject_ref"] = subject_ref(app.secret, partner.partner_id, key)
-    access_log.append(
-        app.settings.data_dir,
-        [
-            access_log.entry(
-                key,
-                "decision",
-                partner.partner_id if partner else "cli",
-                action=action,
-                purpose=why,
-                outcome=result["decision"],
-                decision_id=result["decision_id"],
-                channel="cli",
-            )
-        ],
-    )
+        day = today(app.settings.timezone)
+        outcome = answer_request(
+            app.policy,
+            app.secret,
+            StoredMeasures(conn, day),
+            request,
+            partner=partner,
+            day=day,
+            channel="cli",
+        )
+    access_log.append(app.settings.data_dir, [outcome.entry])
+    result = outcome.body
     if as_json:
         print_json(result)
         return

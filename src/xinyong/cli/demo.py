@@ -9,18 +9,19 @@ import orjson
 import typer
 from rich.table import Table
 
+from xinyong.access.partners import add_partner, rotate_credential
 from xinyong.cli.evaluate import print_summary
 from xinyong.cli.output import console, err_console, handle_errors, print_json, progress_bar
 from xinyong.cli.serve import export_settings, run_server
 from xinyong.cli.state import context
 from xinyong.clock import today
 from xinyong.context import Context
-from xinyong.decisions.partners import add_partner, rotate_credential, webhook_secret
 from xinyong.demo.city import CityFiles
 from xinyong.demo.load import load_city
+from xinyong.evaluation.batch import RunSummary, evaluate
+from xinyong.feed.signatures import webhook_secret
 from xinyong.ledger.ingest import IngestReport
 from xinyong.ledger.queries import ledger_counts, subject_file
-from xinyong.policy.evaluate import RunSummary, evaluate
 
 DEMO_PARTNER = "demo-airline"
 

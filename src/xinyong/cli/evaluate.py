@@ -11,8 +11,8 @@ from rich.table import Table
 from xinyong.cli.output import console, err_console, handle_errors, print_json, progress_bar
 from xinyong.cli.state import context
 from xinyong.engines import ENGINES
-from xinyong.policy.evaluate import RunSummary
-from xinyong.policy.evaluate import evaluate as run_evaluation
+from xinyong.evaluation.batch import RunSummary
+from xinyong.evaluation.batch import evaluate as run_evaluation
 from xinyong.policy.loader import load_policy
 
 

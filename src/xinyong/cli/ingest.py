@@ -9,6 +9,7 @@ from rich.table import Table
 
 from xinyong.cli.output import console, err_console, handle_errors, print_json, progress_bar
 from xinyong.cli.state import context
+from xinyong.evaluation.incremental import after_merge
 from xinyong.ledger.ingest import IngestReport, ingest_file
 
 
@@ -49,7 +50,14 @@ def ingest(
     for path in files:
         with progress_bar(f"Ingesting {path.name}", enabled=not as_json) as update:
             report = ingest_file(
-                app, path, source, fmt=fmt, encoding=encoding, rejects_path=rejects, progress=update
+                app,
+                path,
+                source,
+                fmt=fmt,
+                encoding=encoding,
+                rejects_path=rejects,
+                progress=update,
+                after_merge=after_merge(app),
             )
         reports.append(report)
         if not as_json:

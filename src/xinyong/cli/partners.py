@@ -5,15 +5,15 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from xinyong.cli.output import console, err_console, handle_errors, print_json
-from xinyong.cli.state import context
-from xinyong.decisions.partners import (
+from xinyong.access.partners import (
     add_partner,
     list_partners,
     partner_kinds,
     rotate_credential,
-    webhook_secret,
 )
+from xinyong.cli.output import console, err_console, handle_errors, print_json
+from xinyong.cli.state import context
+from xinyong.feed.signatures import webhook_secret
 
 app = typer.Typer(
     help="Register and list partners: who may ask for decisions, about which actions, why.",

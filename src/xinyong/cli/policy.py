@@ -9,8 +9,8 @@ from rich.table import Table
 
 from xinyong.cli.output import console, handle_errors, print_json
 from xinyong.cli.state import context
+from xinyong.evaluation.impact import policy_diff
 from xinyong.policy.check import check_directory
-from xinyong.policy.impact import policy_diff
 from xinyong.policy.loader import default_policy_path, load_policy
 
 app = typer.Typer(help="Check policies and measure the impact of a change.", no_args_is_help=True)

@@ -7,7 +7,7 @@ from rich.table import Table
 
 from xinyong.cli.output import console, handle_errors, print_json
 from xinyong.cli.state import context
-from xinyong.policy.equality import equality_report
+from xinyong.evaluation.equality import equality_report
 
 app = typer.Typer(help="Reports over the evaluated credit state.", no_args_is_help=True)
 

@@ -11,4 +11,4 @@ def context(ctx: typer.Context) -> Context:
     root = ctx.find_root()
     if root.obj is None:
         raise RuntimeError("xinyong's main callback did not run")
-    return root.obj  # type: ignore[no-any-return]
+    return root.obj

@@ -8,17 +8,17 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from xinyong.access import credentials as subject_credentials
+from xinyong import credentials
 from xinyong.access import log as access_log
 from xinyong.cli.output import console, err_console, handle_errors, print_json
 from xinyong.cli.state import context
 from xinyong.cli.state_view import print_state
 from xinyong.context import Context
 from xinyong.errors import NotEvaluated
+from xinyong.evaluation.replay import subject_state
 from xinyong.ids import parse_subject, subject_key
 from xinyong.ids.masking import mask
 from xinyong.ledger.queries import subject_file
-from xinyong.policy.state import subject_state
 from xinyong.store.base import Connection
 
 app = typer.Typer(help="Show what the ledger holds about a subject.", no_args_is_help=True)
@@ -162,7 +162,7 @@ def credential(
     parsed = parse_subject(identifier)
     key = subject_key(app_ctx.secret, parsed.identifier)
     with app_ctx.store.transaction() as conn:
-        issued = subject_credentials.issue(conn, key)
+        issued = credentials.issue_subject(conn, key)
     if as_json:
         print_json({"subject": mask(parsed.identifier), "credential": issued})
         return

@@ -16,6 +16,9 @@ from typing import Any
 
 import numpy as np
 
+from xinyong.errors import NotEvaluated
+from xinyong.policy.model import Policy
+from xinyong.state.runs import current_run, require_current
 from xinyong.store.base import Connection
 
 EPOCH = dt.date(1970, 1, 1)
@@ -159,12 +162,20 @@ class Snapshot:
 
     @classmethod
     def load(cls, conn: Connection, day: dt.date) -> Snapshot:
-        run = conn.one("SELECT run_id, as_of, policy_digest FROM eval_runs WHERE is_current")
+        run = current_run(conn)
         if run is None:
             return cls(None, None, None)
-        snapshot = cls(int(run[0]), run[1], str(run[2]))
-        snapshot.fill(iter_rows(conn, int(run[0]), day))
+        snapshot = cls(int(run["run_id"]), run["as_of"], str(run["policy_digest"]))
+        snapshot.fill(iter_rows(conn, int(run["run_id"]), day))
         return snapshot
+
+    def require(self, policy: Policy) -> None:
+        """Raise NotEvaluated unless the snapshot holds a run made by ``policy``."""
+        if self.run_id is None or self.policy_digest != policy.digest:
+            raise NotEvaluated(
+                "There is no evaluated state for this policy to decide from.",
+                hint="Run `xinyong evaluate`; the service picks the new run up by itself.",
+            )
 
     def fill(self, by_subject: Iterable[tuple[str, list[MeasureRow]]]) -> None:
         """Build the compact base from (subject key, rows) pairs."""
@@ -244,12 +255,12 @@ class Snapshot:
         ref = prefix if number < 0 else f"{prefix}{number}"
         until = int(self._until[i])
         return MeasureRow(
-            measure_id=s["measure"].values[int(self._measure[i])],  # type: ignore[arg-type]
-            trigger_kind=s["kind"].values[int(self._kind[i])],  # type: ignore[arg-type]
-            trigger_id=s["trigger"].values[int(self._trigger[i])],  # type: ignore[arg-type]
+            measure_id=s["measure"].values[int(self._measure[i])],  # type: ignore[arg-type]  # never None here
+            trigger_kind=s["kind"].values[int(self._kind[i])],  # type: ignore[arg-type]  # never None here
+            trigger_id=s["trigger"].values[int(self._trigger[i])],  # type: ignore[arg-type]  # never None here
             trigger_ref=ref,
             via=s["via"].values[int(self._via[i])],
-            role=s["role"].values[int(self._role[i])],  # type: ignore[arg-type]
+            role=s["role"].values[int(self._role[i])],  # type: ignore[arg-type]  # never None here
             valid_until=None if until == NO_END else EPOCH + dt.timedelta(days=until),
             records=tuple(
                 int(e) for e in self._records[self._rec_start[i] : self._rec_start[i + 1]]
@@ -306,3 +317,22 @@ def _gather(start: np.ndarray, order: np.ndarray, counts: np.ndarray) -> np.ndar
     first = np.repeat(start[order], counts)
     offset = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
     return first + offset
+
+
+class StoredMeasures:
+    """The measures of the current run read from the store, one subject at a time: what the
+    command line decides from (the service decides from its ``Snapshot``)."""
+
+    def __init__(self, conn: Connection, day: dt.date) -> None:
+        self.conn, self.day = conn, day
+        self.run_id: int | None = None
+        self.as_of: dt.date | None = None
+
+    def require(self, policy: Policy) -> None:
+        run = require_current(self.conn, policy)
+        self.run_id, self.as_of = int(run["run_id"]), run["as_of"]
+
+    def rows(self, key: str) -> list[MeasureRow]:
+        if self.run_id is None:
+            raise RuntimeError("call require() first")
+        return load_rows(self.conn, self.run_id, self.day, [key]).get(key, [])

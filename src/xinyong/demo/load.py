@@ -8,6 +8,7 @@ from typing import Any
 
 from xinyong.context import Context
 from xinyong.demo.city import CityFiles
+from xinyong.evaluation.incremental import after_merge
 from xinyong.ledger.ingest import IngestReport, ingest_file
 from xinyong.ledger.sources import add_source, list_sources
 
@@ -38,5 +39,9 @@ def load_city(
     for kind, path in city.files.items():
         bar = progress(f"Ingesting {path.name}") if progress else nullcontext(None)
         with bar as update:
-            reports.append(ingest_file(ctx, path, source_id_for(kind), progress=update))
+            reports.append(
+                ingest_file(
+                    ctx, path, source_id_for(kind), progress=update, after_merge=after_merge(ctx)
+                )
+            )
     return reports

@@ -23,6 +23,7 @@ from xinyong.engines.base import (
 )
 from xinyong.errors import ConfigurationError, EngineError, XinyongError
 from xinyong.policy.compiler import OUTPUTS, Plan
+from xinyong.sql import literal
 from xinyong.store.base import Connection, Store
 
 RECORDS_SCHEMA = pa.schema(
@@ -99,7 +100,7 @@ class SparkEngine(Engine):
             store.export_parquet(
                 conn,
                 f"SELECT {columns} FROM current_records WHERE occurred_on <= "
-                f"DATE '{plan.as_of.isoformat()}'",
+                + literal(plan.as_of),
                 records,
                 RECORDS_SCHEMA,
             )

@@ -10,35 +10,45 @@ delivery lock delivers; the others take over if it stops.
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import fcntl
-import hashlib
-import hmac
 import logging
 import os
 import random
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import httpx
 import orjson
 from starlette.concurrency import run_in_threadpool
 
-from xinyong.decisions.partners import Partner, webhook_secret
-from xinyong.feed.changes import Change
+from xinyong.access.partners import Partner
 from xinyong.feed.events import for_deployment, for_partner
+from xinyong.feed.signatures import sign, webhook_secret
 from xinyong.ids.pseudonym import secret_fingerprint
-
-if TYPE_CHECKING:
-    from xinyong.decisions.service import Service
+from xinyong.policy.model import Policy
+from xinyong.settings import Settings
+from xinyong.state.outbox import Change
+from xinyong.state.tail import FeedBuffer
 
 log = logging.getLogger("xinyong.feed")
 
 STREAM = "XINYONG_CHANGES"
 SUBJECTS = "xinyong.changes.>"
 MAX_BACKOFF = 300.0
+
+
+class Service(Protocol):
+    """What the feed needs of the running service (decisions/service.py provides it)."""
+
+    feed: FeedBuffer
+    policy: Policy
+    secret: bytes
+    settings: Settings
+    partners: dict[str, Partner]
+
+    def changes_from_store(self, cursor: int, limit: int) -> list[Change]: ...
 
 
 async def read_changes(service: Service, cursor: int, limit: int) -> list[Change]:
@@ -67,13 +77,6 @@ async def partner_events(
     return events, cursor
 
 
-def sign(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
-    """Standard Webhooks signature: base64 HMAC-SHA256 of ``id.timestamp.body``."""
-    key = base64.b64decode(secret.removeprefix("whsec_"))
-    signed = f"{message_id}.{timestamp}.".encode() + body
-    return "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
-
-
 class Cursors:
     """Delivery positions, one small file each, replaced atomically."""
 
@@ -100,7 +103,7 @@ class Cursors:
 class Deliveries:
     def __init__(self, service: Service) -> None:
         self.service = service
-        self.folder = Path(service.ctx.settings.data_dir) / "feed"
+        self.folder = Path(service.settings.data_dir) / "feed"
         self.cursors = Cursors(self.folder)
         self._lock_fd: int | None = None
         # Message ids unique per deployment: JetStream drops repeats of an id it has seen.
@@ -134,11 +137,11 @@ class Deliveries:
             await asyncio.sleep(2)
         log.info(
             "this worker delivers webhooks%s",
-            " and publishes to NATS" if self.service.ctx.settings.nats_url else "",
+            " and publishes to NATS" if self.service.settings.nats_url else "",
         )
         jobs = [self._webhooks()]
-        if self.service.ctx.settings.nats_url:
-            jobs.append(self._nats(self.service.ctx.settings.nats_url))
+        if self.service.settings.nats_url:
+            jobs.append(self._nats(self.service.settings.nats_url))
         try:
             await asyncio.gather(*jobs)
         except asyncio.CancelledError:

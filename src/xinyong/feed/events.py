@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from xinyong.decisions.partners import Partner, subject_ref
-from xinyong.feed.changes import Change
+from xinyong.access.partners import Partner, subject_ref
 from xinyong.policy.model import Policy
+from xinyong.state.outbox import Change
 
 SOURCE = "urn:xinyong:decisions"
 TYPES = {"active": "cn.xinyong.measure.active", "ended": "cn.xinyong.measure.ended"}

@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import orjson
 
-from xinyong.feed.delivery import sign
+from xinyong.feed.signatures import sign
 
 
 def verify(secret: str, headers: dict[str, str], body: bytes) -> bool:

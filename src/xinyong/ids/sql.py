@@ -6,6 +6,7 @@ tests in tests/ids/ require them to agree with python-stdnum on every input.
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 from xinyong.ids.uscc import ALPHABET, WEIGHTS
 
@@ -71,24 +72,31 @@ def subject_kind_sql(s: str) -> str:
     )
 
 
-def hmac_pads(secret: bytes) -> tuple[str, str]:
-    """The HMAC-SHA256 inner and outer pads of ``secret``, as hex for unhex()."""
+KEY_TABLE = "subject_key_pads"
+
+
+def hmac_pads(secret: bytes) -> tuple[bytes, bytes]:
+    """The HMAC-SHA256 inner and outer pads of ``secret``."""
     key = hashlib.sha256(secret).digest() if len(secret) > 64 else secret
     key = key.ljust(64, b"\0")
-    inner = bytes(b ^ 0x36 for b in key).hex()
-    outer = bytes(b ^ 0x5C for b in key).hex()
-    return inner, outer
+    return bytes(b ^ 0x36 for b in key), bytes(b ^ 0x5C for b in key)
 
 
-def subject_key_sql(s: str, secret: bytes, hex_chars: int) -> str:
+def load_key(con: Any, secret: bytes, table: str = KEY_TABLE) -> None:
+    """Hold the pads of ``secret`` in a one-row table of a DuckDB connection, bound as
+    parameters: the key never appears in SQL text (nor in logs or profiles of it)."""
     inner, outer = hmac_pads(secret)
-    return (
-        f"substr(sha256(unhex('{outer}') || unhex(sha256(unhex('{inner}') || encode({s})))),"
-        f" 1, {hex_chars})"
-    )
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {table} (inner_pad BLOB, outer_pad BLOB)")
+    con.execute(f"INSERT INTO {table} VALUES (?, ?)", [inner, outer])
 
 
-def create_regions_table(con: object) -> None:
+def subject_key_sql(s: str, hex_chars: int, table: str = KEY_TABLE) -> str:
+    """The subject key of ``s`` under the secret that ``load_key`` put in ``table``."""
+    inner, outer = f"(SELECT inner_pad FROM {table})", f"(SELECT outer_pad FROM {table})"
+    return f"substr(sha256({outer} || unhex(sha256({inner} || encode({s})))), 1, {hex_chars})"
+
+
+def create_regions_table(con: Any) -> None:
     """Load stdnum's region table into a DuckDB connection (once per validator)."""
     import pyarrow as pa
 
@@ -102,6 +110,6 @@ def create_regions_table(con: object) -> None:
             "end_year": pa.array([r[2] for r in rows], pa.int32()),
         }
     )
-    con.register("_regions_arrow", regions)  # type: ignore[attr-defined]
-    con.execute(f"CREATE TABLE {REGIONS_TABLE} AS SELECT * FROM _regions_arrow")  # type: ignore[attr-defined]
-    con.unregister("_regions_arrow")  # type: ignore[attr-defined]
+    con.register("_regions_arrow", regions)
+    con.execute(f"CREATE TABLE {REGIONS_TABLE} AS SELECT * FROM _regions_arrow")
+    con.unregister("_regions_arrow")

@@ -21,16 +21,15 @@ import orjson
 import pyarrow as pa
 
 from xinyong.clock import today, utcnow
-from xinyong.context import Context
 from xinyong.ledger import reasons
+from xinyong.ledger.context import AfterMerge, LedgerContext
 from xinyong.ledger.merge import FileInfo, merge_submission
 from xinyong.ledger.readers import RecordFile, Unreadable
 from xinyong.ledger.records import COLUMNS
 from xinyong.ledger.sources import get_source
 from xinyong.ledger.spool import Spool
 from xinyong.ledger.validate import Validator
-from xinyong.policy.evaluate import current_run, evaluate_subjects
-from xinyong.store.base import Connection
+from xinyong.sql import literal
 
 Progress = Callable[[str, int, int, str], None]  # (phase, done, total, unit)
 
@@ -64,31 +63,6 @@ class IngestReport:
         return asdict(self)
 
 
-def reevaluate_new_records(
-    ctx: Context, conn: Connection, first_event: int, last_event: int | None
-) -> int | None:
-    """Incremental evaluation of the subjects whose records were just accepted."""
-    if current_run(conn) is None:
-        return None
-    last = last_event if last_event is not None else first_event
-    # The new records' subjects, and the subjects of the records they correct or revoke:
-    # a correction can move a record from a wrongly named subject to the right one.
-    keys = [
-        k
-        for (k,) in conn.execute(
-            "SELECT subject_key FROM records WHERE event_id BETWEEN ? AND ?"
-            " UNION SELECT o.subject_key FROM records n JOIN records o"
-            " ON o.source_id = n.source_id AND o.source_record_id = n.supersedes"
-            " WHERE n.event_id BETWEEN ? AND ?"
-            " UNION SELECT o.subject_key FROM records n JOIN records o"
-            " ON o.source_id = n.source_id AND o.source_record_id = n.source_record_id"
-            " AND o.event_id < n.event_id WHERE n.event_id BETWEEN ? AND ?",
-            [first_event, last, first_event, last, first_event, last],
-        )
-    ]
-    return evaluate_subjects(ctx, conn, keys)
-
-
 def default_rejects_path(path: Path) -> Path:
     return path.with_name(path.stem + ".rejects.jsonl")
 
@@ -102,7 +76,7 @@ def file_sha256(path: Path) -> str:
 
 
 def ingest_file(
-    ctx: Context,
+    ctx: LedgerContext,
     path: Path,
     source_id: str,
     *,
@@ -110,7 +84,12 @@ def ingest_file(
     encoding: str = "utf-8",
     rejects_path: Path | None = None,
     progress: Progress | None = None,
+    after_merge: AfterMerge | None = None,
 ) -> IngestReport:
+    """Ingest one file of ``source_id``: every record accepted, a duplicate or rejected.
+
+    ``after_merge`` runs inside the merge's transaction when records were accepted
+    (the callers that keep an evaluated state pass xinyong.evaluation's hook)."""
     started = time.perf_counter()
     path = Path(path)
     record_file = RecordFile(path, fmt, encoding=encoding, batch_rows=ctx.settings.batch_rows)
@@ -156,12 +135,11 @@ def ingest_file(
             outcome = merge_submission(
                 ctx.store, conn, spool=spool, source_id=source_id, file=info, received_at=utcnow()
             )
-            if outcome.first_event is not None:
+            if outcome.first_event is not None and after_merge is not None:
                 # The credit state follows the ledger in the same transaction: decisions
                 # never see records without their consequences, or the reverse.
-                report.reevaluated = reevaluate_new_records(
-                    ctx, conn, outcome.first_event, outcome.last_event
-                )
+                last = outcome.last_event if outcome.last_event is not None else outcome.first_event
+                report.reevaluated = after_merge(conn, outcome.first_event, last)
         by_reason.update(r["status"] for r in outcome.late_rejects)
         report.accepted, report.duplicates = outcome.accepted, outcome.duplicates
         report.rejected = sum(by_reason.values())
@@ -260,7 +238,7 @@ def _write_rejects(spool: Spool, late: list[dict[str, Any]], target: Path) -> No
         con.register("late", late_table)
         sources = ["SELECT * FROM late"]
         if files:
-            paths = ", ".join("'" + str(p).replace("'", "''") + "'" for p in files)
+            paths = ", ".join(literal(p) for p in files)
             sources.append(f"SELECT * FROM read_parquet([{paths}])")
         reader = con.sql(" UNION ALL ".join(sources) + " ORDER BY line").to_arrow_reader(
             batch_size=50_000

@@ -40,6 +40,7 @@ def subject_file(conn: Connection, identifier: str, secret: bytes) -> dict[str, 
             else ("revocation" if r["action"] == "revoke" else "superseded")
         )
     info = row[0] if row else {}
+    first_seen = info.get("first_seen")
     return {
         "identifier": parsed.identifier,
         "subject_key": key,
@@ -49,7 +50,7 @@ def subject_file(conn: Connection, identifier: str, secret: bytes) -> dict[str, 
         "sex": parsed.sex,
         "region_code": parsed.region_code,
         "region": region_name(parsed.region_code),
-        "first_seen": info.get("first_seen").isoformat() if info.get("first_seen") else None,
+        "first_seen": first_seen.isoformat() if first_seen else None,
         "current_records": current,
         "history": history,
     }

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
-import secrets
 from dataclasses import dataclass
 
 import orjson
 
-from xinyong import audit
+from xinyong import audit, credentials
 from xinyong.catalog.model import Catalog
 from xinyong.clock import utcnow
 from xinyong.errors import NotFound, SourceError
@@ -35,10 +33,6 @@ class Source:
 def slug(name: str) -> str:
     text = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
     return text[:40] or "source"
-
-
-def hash_credential(credential: str) -> str:
-    return hashlib.sha256(credential.encode()).hexdigest()
 
 
 def add_source(
@@ -81,7 +75,7 @@ def add_source(
             f"A source with id {source_id!r} exists already.",
             hint="Choose another --id, or see `xinyong sources list`.",
         )
-    credential = "xys_" + secrets.token_urlsafe(32)
+    credential, digest = credentials.mint("source")
     conn.execute(
         "INSERT INTO sources (source_id, name, kind, categories, credential_hash, active, created_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -90,7 +84,7 @@ def add_source(
             name,
             kind,
             orjson.dumps(list(granted)).decode(),
-            hash_credential(credential),
+            digest,
             True,
             utcnow(),
         ],
@@ -136,17 +130,11 @@ def list_sources(conn: Connection) -> list[Source]:
 
 
 def authenticate(conn: Connection, credential: str) -> Source | None:
+    source_id = credentials.source_of(conn, credential)
+    if source_id is None:
+        return None
     row = conn.one(
-        "SELECT source_id, name, kind, categories, active FROM sources WHERE credential_hash = ?",
-        [hash_credential(credential)],
+        "SELECT source_id, name, kind, categories, active FROM sources WHERE source_id = ?",
+        [source_id],
     )
     return _row_to_source(row) if row else None
-
-
-def sources_by_credential(conn: Connection) -> dict[str, Source]:
-    """credential hash -> active source (the service keeps them in memory)."""
-    rows = conn.execute(
-        "SELECT source_id, name, kind, categories, active, credential_hash FROM sources"
-        " WHERE active"
-    )
-    return {str(r[-1]): _row_to_source(r[:-1]) for r in rows}

@@ -8,11 +8,16 @@ from typing import Any
 
 import orjson
 
-from xinyong.context import Context
+from xinyong.ledger.context import AfterMerge, LedgerContext
 from xinyong.ledger.ingest import ingest_file
 
 
-def submit_records(ctx: Context, records: list[dict[str, Any]], source_id: str) -> dict[str, Any]:
+def submit_records(
+    ctx: LedgerContext,
+    records: list[dict[str, Any]],
+    source_id: str,
+    after_merge: AfterMerge | None = None,
+) -> dict[str, Any]:
     """Ingest ``records`` as one submission of ``source_id``; say what became of each."""
     if not records:
         return {
@@ -29,11 +34,13 @@ def submit_records(ctx: Context, records: list[dict[str, Any]], source_id: str) 
         path = Path(tmp) / "submission.jsonl"
         path.write_bytes(b"".join(orjson.dumps(r, default=str) + b"\n" for r in records))
         rejects_path = Path(tmp) / "rejects.jsonl"
-        report = ingest_file(ctx, path, source_id, fmt="jsonl", rejects_path=rejects_path)
+        report = ingest_file(
+            ctx, path, source_id, fmt="jsonl", rejects_path=rejects_path, after_merge=after_merge
+        )
         rejected: dict[int, dict[str, Any]] = {}
         if rejects_path.exists():
-            for line in rejects_path.read_bytes().splitlines():
-                reject = orjson.loads(line)
+            for raw in rejects_path.read_bytes().splitlines():
+                reject = orjson.loads(raw)
                 rejected[int(reject["line"])] = reject
     with ctx.store.transaction() as conn:
         accepted = {

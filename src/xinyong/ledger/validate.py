@@ -21,8 +21,8 @@ from xinyong.catalog.model import Catalog, Category, DetailField
 from xinyong.ids import sql as idsql
 from xinyong.ids.pseudonym import KEY_HEX_CHARS
 from xinyong.ledger.records import ACTIONS, COLUMNS, LINE
+from xinyong.sql import identifier, literal
 
-_FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _SOURCE_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 
 ACCEPTED_COLUMNS = (
@@ -74,10 +74,6 @@ class ValidatedBatch:
     references: pa.Table  # subjects named in identifier details: line + subject columns
 
 
-def _q(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def _type_hint(field: DetailField) -> str:
     if field.type == "enum":
         return "one of: " + ", ".join(field.values)
@@ -115,13 +111,13 @@ def _value_ok(name: str, field: DetailField) -> str:
     if field.type == "date":
         return f"(regexp_full_match({v}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}') AND TRY_CAST({v} AS DATE) IS NOT NULL)"
     if field.type == "enum":
-        return f"{v} IN ({', '.join(_q(x) for x in field.values)})"
+        return f"{v} IN ({', '.join(literal(x) for x in field.values)})"
     if field.type == "identifier":
         return f"k_{name} IS NOT NULL"
     raise AssertionError(field.type)
 
 
-def _canonical(name: str, field: DetailField, secret: bytes) -> str:
+def _canonical(name: str, field: DetailField) -> str:
     v = f"v_{name}"
     if field.type in ("string", "enum"):
         value = f"to_json({v})"
@@ -134,7 +130,7 @@ def _canonical(name: str, field: DetailField, secret: bytes) -> str:
     elif field.type == "date":
         value = f"to_json(CAST(CAST({v} AS DATE) AS VARCHAR))"
     else:  # identifier: only the pseudonymous key leaves the subjects table
-        value = f"to_json({idsql.subject_key_sql(f'i_{name}', secret, KEY_HEX_CHARS)})"
+        value = f"to_json({idsql.subject_key_sql(f'i_{name}', KEY_HEX_CHARS)})"
     return f"CASE WHEN p_{name} THEN '\"{name}\":' || {value} END"
 
 
@@ -151,6 +147,7 @@ class Validator:
         self.con = duckdb.connect(config={"threads": 2})
         self.con.execute("SET enable_progress_bar = false")  # it would write to stdout
         idsql.create_regions_table(self.con)
+        idsql.load_key(self.con, secret)
         self._create_category_table()
         self._sql_by_schema: dict[tuple[tuple[str, str], ...], str] = {}
         # Identifiers already checked and keyed by this validator: a subject named by many
@@ -200,7 +197,7 @@ class Validator:
         self.con.execute(f"""
 INSERT INTO id_cache
 SELECT raw_subject, sid, kind,
-  CASE WHEN kind IS NOT NULL THEN {idsql.subject_key_sql(sid, self.secret, KEY_HEX_CHARS)} END,
+  CASE WHEN kind IS NOT NULL THEN {idsql.subject_key_sql(sid, KEY_HEX_CHARS)} END,
   CASE WHEN kind = 'person' THEN {idsql.resident_birth_sql(sid)} END,
   CASE WHEN kind = 'person' THEN {idsql.resident_sex_sql(sid)} END,
   CASE WHEN kind = 'person' THEN substr(sid, 1, 6) ELSE substr(sid, 3, 6) END
@@ -238,17 +235,17 @@ FROM (SELECT raw_subject, sid, {idsql.subject_kind_sql(sid)} AS kind
         sql = self._sql_for(batch)
         raw = ", ".join(f"CASE WHEN reason IS NOT NULL THEN r_{c} END AS r_{c}" for c in COLUMNS)
         refs = "".join(f", ref_{n}" for n in self._ident_fields())
-        target = str(part).replace("'", "''")
+        target = literal(part)
         self.con.register("batch", batch)
         try:
             self._fill_id_cache(batch)
             self.con.execute(
                 f"COPY (SELECT {', '.join(ACCEPTED_COLUMNS)}, reason, field, hint, {raw}{refs}"
-                f" FROM ({sql})) TO '{target}' (FORMAT parquet, COMPRESSION lz4)"
+                f" FROM ({sql})) TO {target} (FORMAT parquet, COMPRESSION lz4)"
             ).fetchall()
         finally:
             self.con.unregister("batch")
-        scan = f"read_parquet('{target}')"
+        scan = f"read_parquet({target})"
         counts = self.con.execute(
             f"SELECT count(*) FILTER (WHERE reason IS NULL) FROM {scan}"
         ).fetchall()[0]
@@ -284,7 +281,7 @@ FROM (SELECT raw_subject, sid, {idsql.subject_kind_sql(sid)} AS kind
                 for n in names
             )
         s = "identifier"
-        key = idsql.subject_key_sql(s, self.secret, KEY_HEX_CHARS)
+        key = idsql.subject_key_sql(s, KEY_HEX_CHARS)
         return self.con.sql(
             f"""SELECT line, subject_key, identifier, kind AS subject_kind,
               CASE WHEN kind = 'person' THEN {idsql.resident_birth_sql(s)} END AS birth_date,
@@ -304,9 +301,7 @@ FROM (SELECT raw_subject, sid, {idsql.subject_kind_sql(sid)} AS kind
         fields: dict[str, DetailField] = {}
         for category in self._granted():
             for name, field in category.details.items():
-                if not _FIELD_NAME.match(name):
-                    raise ValueError(f"detail field name {name!r} in {category.code}")
-                fields.setdefault(name, field)
+                fields.setdefault(identifier(name), field)
         return fields
 
     def _granted(self) -> list[Category]:
@@ -329,7 +324,7 @@ FROM (SELECT raw_subject, sid, {idsql.subject_kind_sql(sid)} AS kind
 
         fields = self._fields()
         # json_transform needs at least one field; "_" is never a declared name.
-        struct_spec = "{" + ", ".join(f'"{n}": "JSON"' for n in fields or {"_": None}) + "}"
+        struct_spec = "{" + ", ".join(f'"{n}": "JSON"' for n in list(fields) or ["_"]) + "}"
         per_field = []
         for n in fields:
             raw = f'dx."{n}"'
@@ -354,19 +349,19 @@ FROM (SELECT raw_subject, sid, {idsql.subject_kind_sql(sid)} AS kind
                     checks.append(f"WHEN NOT p_{n} THEN 'detail_missing|{n}|'")
                 checks.append(
                     f"WHEN p_{n} AND NOT coalesce({_value_ok(n, f)}, false)"
-                    f" THEN 'detail_type|{n}|' || {_q(_type_hint(f))}"
+                    f" THEN 'detail_type|{n}|' || {literal(_type_hint(f))}"
                 )
             if checks:
-                problem_cases.append(f"WHEN {_q(cat.code)} THEN CASE {' '.join(checks)} END")
-            parts = [_canonical(n, f, self.secret) for n, f in cat.details.items()]
+                problem_cases.append(f"WHEN {literal(cat.code)} THEN CASE {' '.join(checks)} END")
+            parts = [_canonical(n, f) for n, f in cat.details.items()]
             body = f"'{{' || concat_ws(',', {', '.join(parts)}) || '}}'" if parts else "'{}'"
-            canonical_cases.append(f"WHEN {_q(cat.code)} THEN {body}")
+            canonical_cases.append(f"WHEN {literal(cat.code)} THEN {body}")
         detail_problem = f"CASE cat {' '.join(problem_cases)} END" if problem_cases else "NULL"
         canonical = f"CASE cat {' '.join(canonical_cases)} END" if canonical_cases else "'{}'"
 
-        actions = ", ".join(_q(a) for a in ACTIONS)
-        source = _q(self.grant.source_id)
-        today = _q(self.today.isoformat())
+        actions = ", ".join(literal(a) for a in ACTIONS)
+        source = literal(self.grant.source_id)
+        today = literal(self.today.isoformat())
         sep = "chr(31)"
         return f"""
 WITH n AS (
@@ -401,7 +396,7 @@ WITH n AS (
 ), x AS (
   SELECT j.*,
     list_filter(json_keys(detj), lambda k: NOT list_contains(coalesce(allowed_keys, []), k))[1] AS unknown_key,
-    json_transform(detj, '{struct_spec}') AS dx
+    json_transform(detj, {literal(struct_spec)}) AS dx
   FROM j
 ), f AS (
   SELECT x.*, {", ".join(per_field)} FROM x

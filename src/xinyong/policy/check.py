@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from xinyong.catalog.model import Catalog, Category, DetailField
 from xinyong.catalog.prohibited import PROHIBITED_DATA_CLASSES, prohibited_class_of_name
 from xinyong.errors import PolicyError
-from xinyong.policy.compiler import SUBJECT_ROLE
 from xinyong.policy.loader import load_policy
 from xinyong.policy.model import (
+    SUBJECT_ROLE,
     Condition,
     ListRule,
     Match,
@@ -96,7 +97,7 @@ class Checker:
 
     # -- categories, fields and values ----------------------------------------------------
 
-    def _category(self, where: Rule, rule: str, code: str, kinds: list[str]) -> Category | None:
+    def _category(self, where: Rule, rule: str, code: str, kinds: Sequence[str]) -> Category | None:
         cat = self.catalog.category(code)
         if cat is None:
             self.add(
@@ -244,7 +245,7 @@ class Checker:
             for cond in rule.computed.conditions:
                 self._condition(cond, name, rule.subject_kinds)
 
-    def _condition(self, cond: Condition, name: str, kinds: list[str]) -> None:
+    def _condition(self, cond: Condition, name: str, kinds: Sequence[str]) -> None:
         cat = self._category(cond, name, cond.category, kinds)
         self._where(cond, name, cat, cond.where)
         if cond.latest and cond.at_least > 1:

@@ -14,11 +14,13 @@ and produces the ``out_*`` relations that ``OUTPUTS`` lists, which evaluation st
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from xinyong.catalog.model import Catalog, DetailField
+from xinyong.policy.check import require_valid
 from xinyong.policy.model import (
+    SUBJECT_ROLE,
     Condition,
     ListRule,
     Match,
@@ -28,6 +30,7 @@ from xinyong.policy.model import (
     Score,
     ScoreRule,
 )
+from xinyong.sql import identifier, literal, literal_list
 
 # Output relation -> its columns, in order (the stored tables add run_id in front).
 OUTPUTS: dict[str, tuple[str, ...]] = {
@@ -66,7 +69,6 @@ OUTPUTS: dict[str, tuple[str, ...]] = {
     ),
 }
 
-SUBJECT_ROLE = "subject"
 
 
 @dataclass(frozen=True)
@@ -85,26 +87,17 @@ class Plan:
         self.stages.append(Stage(name, sql))
 
 
-def lit(value: object) -> str:
-    """A SQL literal (policy values are data, never trusted as SQL)."""
-    if value is None:
-        return "NULL"
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, dt.date):
-        return f"DATE '{value.isoformat()}'"
-    return "'" + str(value).replace("'", "''") + "'"
+# Policy values are data, never trusted as SQL: every constant goes through one helper.
+lit = literal
 
 
 def col(field_name: str) -> str:
-    """The fact column holding a detail field (names are checked as identifiers on load)."""
-    return "d_" + field_name
+    """The fact column holding a detail field."""
+    return "d_" + identifier(field_name)
 
 
-def in_list(values: list[object] | tuple[object, ...]) -> str:
-    return "(" + ", ".join(lit(v) for v in values) + ")"
+def in_list(values: Sequence[object]) -> str:
+    return literal_list(values)
 
 
 def months_after(date_sql: str, months_sql: str) -> str:
@@ -129,7 +122,7 @@ class Compiler:
         self.plan.add("out_links", self._links())
         entries, evidence = [], []
         for list_rule in self.policy.lists.values():
-            name = f"ev_list_{list_rule.id}"
+            name = f"ev_list_{identifier(list_rule.id)}"
             if list_rule.declared is not None:
                 self.plan.add(name, self._declared(list_rule))
                 entries.append(self._declared_entries(list_rule, name))
@@ -249,7 +242,7 @@ class Compiler:
                 parts.append(f"{column} <= {lit(match.max)}")
         return " AND ".join(parts) if parts else "TRUE"
 
-    def _kinds(self, kinds: list[str], alias: str = "f") -> str:
+    def _kinds(self, kinds: Sequence[str], alias: str = "f") -> str:
         return f"{alias}.subject_kind IN {in_list(kinds)}"
 
     # -- declared lists -------------------------------------------------------------------
@@ -335,7 +328,7 @@ FROM {name} l WHERE l.exit_event IS NOT NULL"""
 
     def _condition(self, rule: ListRule, index: int, c: Condition) -> str:
         """Stage: the records that meet one condition, newest first per subject."""
-        name = f"ev_cond_{rule.id}_{index}"
+        name = f"ev_cond_{identifier(rule.id)}_{index}"
         source = "ev_facts"
         if c.latest:
             source = f"""(
@@ -628,5 +621,15 @@ def _coerce(value: object, numeric: bool) -> object:
     return value
 
 
+_CHECKED: set[tuple[str, str, str]] = set()
+
+
 def compile_policy(policy: Policy, catalog: Catalog, as_of: dt.date) -> Plan:
+    """The plan of ``policy`` as of a date. Every path that runs a policy comes here, so a
+    policy with findings (`xinyong policy check`) never runs; the check is made once per
+    policy and catalogue."""
+    checked = (policy.digest, catalog.source, catalog.version)
+    if checked not in _CHECKED:
+        require_valid(policy, catalog)
+        _CHECKED.add(checked)
     return Compiler(policy, catalog, as_of).compile()

@@ -15,16 +15,16 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from xinyong.errors import PolicyError
 from xinyong.policy.model import Action, ListRule, Measure, Policy, Score
 from xinyong.policy.yamlmarks import Located, locate, read_yaml
+from xinyong.sql import MAX_NAME, is_identifier
 
-_RULE_ID = re.compile(r"^[a-z][a-z0-9_]*$")  # ids name tables in compiled plans
 _ACTION_ID = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")
 
-SECTIONS: dict[str, type] = {
+SECTIONS: dict[str, type[BaseModel]] = {
     "lists": ListRule,
     "scores": Score,
     "measures": Measure,
@@ -92,12 +92,16 @@ def load_policy(directory: Path | None = None) -> Policy:
                 first_seen[(key, rule_id)] = rule_at
                 if not isinstance(rule, Located):
                     raise PolicyError(f"{rule_at}: {key} {rule_id!r} must be a mapping.")
-                pattern = _ACTION_ID if key == "actions" else _RULE_ID
-                if not pattern.match(str(rule_id)):
+                # Rule ids name tables in compiled plans; action ids are only ever data.
+                if not (
+                    _ACTION_ID.match(str(rule_id))
+                    if key == "actions"
+                    else is_identifier(str(rule_id))
+                ):
                     raise PolicyError(
                         f"{rule_at}: {key} id {rule_id!r} must be lower-case letters, digits"
                         + (" and dots or underscores" if key == "actions" else " and underscores")
-                        + ", starting with a letter.",
+                        + f", starting with a letter, at most {MAX_NAME} characters.",
                     )
                 rule["id"] = rule_id
                 rule.line = body.line_of(rule_id)  # a rule is where its id is written

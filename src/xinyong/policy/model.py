@@ -6,13 +6,37 @@ check`` and explanations can point back to it. docs/policy-language.md is the re
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    field_validator,
+    model_validator,
+)
 
 from xinyong.catalog.model import SubjectKind
+from xinyong.sql import MAX_NAME, is_identifier
 
 Scalar = str | int | float | bool
+# The role of a subject towards its own measures (the others are registry roles).
+SUBJECT_ROLE = "subject"
+
+
+def _sql_name(name: str) -> str:
+    """Detail fields and roles become column names in compiled plans: refuse anything else."""
+    if not is_identifier(name):
+        raise ValueError(
+            f"{name!r} is no detail field name: lower-case letters, digits and '_',"
+            f" starting with a letter, at most {MAX_NAME} characters"
+        )
+    return name
+
+
+FieldName = Annotated[str, AfterValidator(_sql_name)]
 
 
 class Rule(BaseModel):
@@ -70,7 +94,7 @@ class Condition(Rule):
     """Records of one category (with detail values) that a subject must have."""
 
     category: str
-    where: dict[str, Match] = Field(default_factory=dict)
+    where: dict[FieldName, Match] = Field(default_factory=dict)
     within_months: int | None = Field(default=None, ge=1)
     at_least: int = Field(default=1, ge=1)
     latest: bool = False  # only the subject's most recent record of the category counts
@@ -82,7 +106,7 @@ class Never(Rule):
     id: str
     label: str
     age_below: int | None = Field(default=None, ge=1, le=150)  # persons, on the entry date
-    where: dict[str, Match] = Field(default_factory=dict)  # on the entry record's details
+    where: dict[FieldName, Match] = Field(default_factory=dict)  # on the entry record's details
     legal_basis: str = ""
 
     @model_validator(mode="after")
@@ -94,9 +118,9 @@ class Never(Rule):
 
 class Term(Rule):
     default_months: int | None = Field(default=None, ge=1)
-    from_detail: str | None = None  # a positive value in the entry record overrides the default
-    extension_from: str | None = None  # months added by the court (a correction of the entry)
-    open_ended_when: dict[str, Match] = Field(default_factory=dict)  # no term: until an exit
+    from_detail: FieldName | None = None  # a positive value in the entry record overrides the default
+    extension_from: FieldName | None = None  # months added by the court (a correction of the entry)
+    open_ended_when: dict[FieldName, Match] = Field(default_factory=dict)  # no term: until an exit
 
 
 class Declared(Rule):
@@ -146,7 +170,7 @@ class Band(Rule):
 
 
 class Points(Rule):
-    by: str
+    by: FieldName
     values: dict[str, int] = Field(default_factory=dict)
     bands: list[Band] = Field(default_factory=list)
     otherwise: int = 0
@@ -155,7 +179,7 @@ class Points(Rule):
 class ScoreRule(Rule):
     id: str
     category: str
-    where: dict[str, Match] = Field(default_factory=dict)
+    where: dict[FieldName, Match] = Field(default_factory=dict)
     points: int | Points
     counts_for_months: int | None = Field(default=None, ge=1)  # default: publicity period
     legal_basis: str = ""
@@ -232,7 +256,7 @@ class Measure(Rule):
     kind: Literal["restrict", "reward"]
     actions: list[ActionUse]
     trigger: Trigger
-    applies_to: list[str] = Field(default_factory=lambda: ["subject"])
+    applies_to: list[FieldName] = Field(default_factory=lambda: ["subject"])
     legal_basis: str = ""
     remedy: str = ""
     reward: dict[str, Scalar] = Field(default_factory=dict)

@@ -75,9 +75,16 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def load_staged(
-        self, conn: Connection, table: str, files: list[Path], columns: dict[str, str]
+        self,
+        conn: Connection,
+        table: str,
+        files: list[Path],
+        columns: dict[str, str],
+        *,
+        accepted_only: bool = False,
     ) -> None:
-        """Create temporary ``table`` (column -> SQL type) from the spool's Parquet ``files``."""
+        """Create temporary ``table`` (column -> SQL type) from the spool's Parquet ``files``;
+        with ``accepted_only``, only their rows with no rejection ``reason``."""
 
     @abc.abstractmethod
     def export_parquet(self, conn: Connection, sql: str, path: Path, schema: Any) -> int:

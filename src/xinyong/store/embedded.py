@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 
 from xinyong.errors import StoreBusy, StoreError
 from xinyong.settings import Settings
+from xinyong.sql import literal
 from xinyong.store.base import Connection, Store
 
 FILE_NAME = "ledger.duckdb"
@@ -115,7 +116,7 @@ class EmbeddedStore(Store):
         # parallel, without copying the rows into memory first.
         cols = ", ".join(f"CAST({c} AS {t}) AS {c}" for c, t in columns.items())
         if files:
-            paths = "[" + ", ".join("'" + str(p).replace("'", "''") + "'" for p in files) + "]"
+            paths = "[" + ", ".join(literal(p) for p in files) + "]"
             where = " WHERE reason IS NULL" if accepted_only else ""
             conn.execute(
                 f"CREATE TEMP VIEW {table} AS SELECT {cols} FROM read_parquet({paths}){where}"
@@ -125,8 +126,7 @@ class EmbeddedStore(Store):
             conn.execute(f"CREATE TEMP TABLE {table} ({defs})")
 
     def export_parquet(self, conn: Connection, sql: str, path: Path, schema: pa.Schema) -> int:
-        target = str(path).replace("'", "''")
-        conn.execute(f"COPY ({sql}) TO '{target}' (FORMAT parquet)")
+        conn.execute(f"COPY ({sql}) TO {literal(path)} (FORMAT parquet)")
         return int(pq.ParquetFile(path).metadata.num_rows)
 
     def lock_for_merge(self, conn: Connection) -> None:

@@ -27,7 +27,7 @@ class PgConnection(Connection):
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
         if params is not None:
             sql = sql.replace("%", "%%").replace("?", "%s")
-        cur = self.con.execute(sql, list(params) if params is not None else None)  # type: ignore[arg-type]
+        cur = self.con.execute(sql, list(params) if params is not None else None)
         self._columns = [d.name for d in cur.description] if cur.description else []
         return cur.fetchall() if cur.description else []
 
@@ -42,7 +42,7 @@ class PgConnection(Connection):
         # A named (server-side) cursor sends rows as they are read, not all at once.
         with self.con.cursor(name="xinyong_stream") as cur:
             cur.itersize = size
-            cur.execute(sql, list(params) if params is not None else None)  # type: ignore[arg-type]
+            cur.execute(sql, list(params) if params is not None else None)
             yield from cur
 
 

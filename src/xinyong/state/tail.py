@@ -1,4 +1,5 @@
-"""Recent changes in memory, and the wake-up that long-polls and streams wait on."""
+"""The tail of the outbox in memory: recent changes, and the wake-up that long-polls,
+streams and webhook delivery wait on."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import threading
 from collections import deque
 from itertools import islice
 
-from xinyong.feed.changes import Change
+from xinyong.state.outbox import Change
 
 KEEP = 200_000
 

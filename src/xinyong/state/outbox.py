@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from xinyong.clock import utcnow
+from xinyong.sql import literal
 from xinyong.store.base import Connection, get_meta, set_meta
 
 FOREVER = dt.date(9999, 12, 31)
@@ -33,7 +34,7 @@ class Change:
 def _in_force(source: str, day_param: str = "?") -> str:
     """(subject, measure) -> the latest end of the rows in force on the day."""
     return (
-        f"SELECT subject_key, measure_id, max(COALESCE(valid_until, DATE '{FOREVER}')) AS until"
+        f"SELECT subject_key, measure_id, max(COALESCE(valid_until, {literal(FOREVER)})) AS until"
         f" FROM ({source}) src WHERE (valid_until IS NULL OR valid_until > {day_param})"
         " GROUP BY subject_key, measure_id"
     )
@@ -59,7 +60,7 @@ def record_changes(
         "  SELECT COALESCE(n.subject_key, o.subject_key) AS subject_key,"
         "   COALESCE(n.measure_id, o.measure_id) AS measure_id,"
         "   CASE WHEN n.until IS NULL THEN 'ended' ELSE 'active' END AS status,"
-        f"   CASE WHEN n.until IS NULL THEN CAST(? AS DATE) WHEN n.until = DATE '{FOREVER}'"
+        f"   CASE WHEN n.until IS NULL THEN CAST(? AS DATE) WHEN n.until = {literal(FOREVER)}"
         "    THEN NULL ELSE n.until END AS valid_until"
         f"  FROM ({_in_force(old_source)}) o FULL OUTER JOIN ({_in_force(new_source)}) n"
         "  ON o.subject_key = n.subject_key AND o.measure_id = n.measure_id"
@@ -102,7 +103,7 @@ def changes_after(conn: Connection, cursor: int, limit: int = 1000) -> list[Chan
         " FROM measure_changes WHERE seq > ? ORDER BY seq LIMIT ?",
         [cursor, limit],
     )
-    return [Change(int(r[0]), *r[1:]) for r in rows]  # type: ignore[arg-type]
+    return [Change(int(r[0]), *r[1:]) for r in rows]
 
 
 def latest_seq(conn: Connection) -> int:

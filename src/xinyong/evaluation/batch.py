@@ -1,10 +1,9 @@
-"""Evaluate a policy over the ledger: every subject at once, or a few after their records change.
+"""Batch evaluation: every subject at once, stored as a new run.
 
-A batch run stores its results under a new run id, with the policy version and the date it
-was evaluated as of. Without ``as_of`` the run becomes the current state that decisions read
+A run stores its results under a new run id, with the policy version and the date it was
+evaluated as of. Without ``as_of`` the run becomes the current state that decisions read
 (and the previous current run is dropped); a run ``as_of`` a past date is kept beside it for
-replay. Incremental evaluation recomputes some subjects inside the current run with the same
-compiled plan, restricted to those subjects and the organisations they are linked to.
+replay. The partners' change feed gets every difference against the run it replaces.
 """
 
 from __future__ import annotations
@@ -12,36 +11,22 @@ from __future__ import annotations
 import datetime as dt
 import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from xinyong.clock import today, utcnow
 from xinyong.context import Context
 from xinyong.engines import get_engine
-from xinyong.engines.base import Engine, Step
+from xinyong.engines.base import Step
 from xinyong.errors import ConfigurationError
-from xinyong.feed.changes import record_changes, sweep_expiries
-from xinyong.policy.check import require_valid
-from xinyong.policy.compiler import OUTPUTS, Plan, compile_policy
+from xinyong.policy.compiler import OUTPUTS, compile_policy
 from xinyong.policy.model import Policy
+from xinyong.state.outbox import record_changes, sweep_expiries
+from xinyong.state.runs import TABLES, current_run
 from xinyong.store.base import Connection
 
-# Output relation -> stored table, and the column that says whose row it is.
-TABLES: dict[str, tuple[str, str]] = {
-    "out_list_entries": ("list_entries", "subject_key"),
-    "out_list_evidence": ("list_evidence", "subject_key"),
-    "out_record_flags": ("record_flags", "subject_key"),
-    "out_score_items": ("score_items", "subject_key"),
-    "out_scores": ("scores", "subject_key"),
-    "out_links": ("subject_links", "org_key"),
-    "out_measures": ("active_measures", "subject_key"),
-}
-
 Progress = Callable[[str], None]
-# Below this many subjects, incremental evaluation tunes the engine for tiny inputs.
-# Off (0): measured, resetting DuckDB's threads cost more than one thread saved.
-SMALL = 0
 
 
 @dataclass
@@ -99,7 +84,6 @@ def evaluate(
             f"--as-of {day} is in the future.", hint="Evaluate today or a past date."
         )
     started = time.perf_counter()
-    require_valid(policy, ctx.catalog)
     plan = compile_policy(policy, ctx.catalog, day)
     runner = get_engine(engine or default_engine(ctx), ctx.store.name)
     if runner.name == "spark":
@@ -171,17 +155,12 @@ def _record_run_changes(ctx: Context, conn: Connection, run_id: int, day: dt.dat
     previous = current_run(conn)
     ctx.store.lock_for_merge(conn)  # change sequence numbers are handed out one writer at a time
     if previous is not None:
-        sweep_expiries(conn, int(previous["run_id"]), day)  # type: ignore[call-overload]
+        sweep_expiries(conn, int(previous["run_id"]), day)
         old = ("SELECT * FROM active_measures WHERE run_id = ?", [previous["run_id"]])
     else:
         old = ("SELECT * FROM active_measures WHERE run_id IS NULL", [])
     new = ("SELECT * FROM active_measures WHERE run_id = ?", [run_id])
     record_changes(conn, old, new, "evaluation", day)
-
-
-def current_run(conn: Connection) -> dict[str, object] | None:
-    rows = conn.dicts("SELECT * FROM eval_runs WHERE is_current")
-    return rows[0] if rows else None
 
 
 def summarise(conn: Connection, run_id: int) -> RunSummary:
@@ -191,7 +170,7 @@ def summarise(conn: Connection, run_id: int) -> RunSummary:
         policy=f"{run['policy_name']} {run['policy_version']}",
         policy_digest=str(run["policy_digest"]),
         engine=str(run["engine"]),
-        as_of=run["as_of"],  # type: ignore[arg-type]
+        as_of=run["as_of"],
         current=bool(run["is_current"]),
         subjects=int(run["subjects"] or 0),
     )
@@ -214,123 +193,3 @@ def summarise(conn: Connection, run_id: int) -> RunSummary:
     ):
         summary.measures[measure_id] = int(n)
     return summary
-
-
-# -- incremental --------------------------------------------------------------------------
-
-
-def evaluate_subjects(
-    ctx: Context, conn: Connection, subject_keys: Iterable[str], *, policy: Policy | None = None
-) -> int | None:
-    """Recompute the current run for these subjects (and those linked to them) on ``conn``.
-
-    Returns how many subjects were rewritten, or None when there is no current run made by
-    this policy (run ``xinyong evaluate`` first)."""
-    policy = policy or ctx.policy
-    run = current_run(conn)
-    if run is None or run["policy_digest"] != policy.digest:
-        return None
-    day = today(ctx.settings.timezone)
-    plan = _plan(policy, ctx, day)
-    runner = get_engine(ctx.store.name, ctx.store.name)
-    run_id = int(run["run_id"])  # type: ignore[call-overload]
-    keys = set(subject_keys)
-    conn.execute("CREATE TEMP TABLE ev_store_scope (subject_key VARCHAR)")
-    conn.execute("CREATE TEMP TABLE ev_scope (subject_key VARCHAR)")
-    if len(keys) < SMALL:
-        runner.small_work(conn)
-    try:
-        _add(conn, "ev_store_scope", keys)
-        # Persons whose measures flow from these organisations, as the ledger stood.
-        conn.execute(
-            "INSERT INTO ev_store_scope SELECT DISTINCT person_key FROM subject_links"
-            " WHERE run_id = ? AND org_key IN (SELECT subject_key FROM ev_store_scope)",
-            [run_id],
-        )
-        for _pass in range(2):
-            _compute(conn, runner, plan, run_id)
-            # A new registration can name persons who were not linked before.
-            added = conn.execute(
-                "SELECT DISTINCT person_key FROM out_links WHERE org_key IN"
-                " (SELECT subject_key FROM ev_store_scope) AND person_key NOT IN"
-                " (SELECT subject_key FROM ev_store_scope)"
-            )
-            if not added:
-                break
-            _add(conn, "ev_store_scope", {k for (k,) in added})
-            runner.cleanup(conn, plan)
-        sweep_expiries(conn, run_id, day)
-        # (PostgreSQL takes no parameters in CREATE TABLE AS.)
-        conn.execute("CREATE TEMP TABLE ev_old_measures AS SELECT * FROM active_measures LIMIT 0")
-        conn.execute(
-            "INSERT INTO ev_old_measures SELECT * FROM active_measures WHERE run_id = ?"
-            " AND subject_key IN (SELECT subject_key FROM ev_store_scope)",
-            [run_id],
-        )
-        for name, (table, owner) in TABLES.items():
-            cols = ", ".join(OUTPUTS[name])
-            conn.execute(
-                f"DELETE FROM {table} WHERE run_id = ? AND {owner} IN"
-                " (SELECT subject_key FROM ev_store_scope)",
-                [run_id],
-            )
-            conn.execute(
-                f"INSERT INTO {table} (run_id, {cols}) SELECT ?, {cols} FROM {name}"
-                f" WHERE {owner} IN (SELECT subject_key FROM ev_store_scope)",
-                [run_id],
-            )
-        record_changes(
-            conn,
-            ("SELECT * FROM ev_old_measures", []),
-            (
-                "SELECT * FROM active_measures WHERE run_id = ?"
-                " AND subject_key IN (SELECT subject_key FROM ev_store_scope)",
-                [run_id],
-            ),
-            "records",
-            day,
-        )
-        rewritten = int(conn.scalar("SELECT count(DISTINCT subject_key) FROM ev_store_scope"))
-        runner.cleanup(conn, plan)
-    finally:
-        conn.execute("DROP TABLE IF EXISTS ev_old_measures")
-        conn.execute("DROP TABLE IF EXISTS ev_scope")
-        conn.execute("DROP TABLE IF EXISTS ev_store_scope")
-        if len(keys) < SMALL:
-            runner.end_small_work(conn)
-    return rewritten
-
-
-_PLANS: dict[tuple[str, str, dt.date], Plan] = {}
-
-
-def _plan(policy: Policy, ctx: Context, day: dt.date) -> Plan:
-    """Checked and compiled once per policy, catalogue and day: incremental runs are hot."""
-    key = (policy.digest, ctx.catalog.source + ctx.catalog.version, day)
-    if key not in _PLANS:
-        require_valid(policy, ctx.catalog)
-        _PLANS.clear()
-        _PLANS[key] = compile_policy(policy, ctx.catalog, day)
-    return _PLANS[key]
-
-
-def _compute(conn: Connection, runner: Engine, plan: Plan, run_id: int) -> None:
-    """Run the plan over the stored scope plus the organisations its persons are linked to."""
-    conn.execute("DELETE FROM ev_scope")
-    conn.execute("INSERT INTO ev_scope SELECT DISTINCT subject_key FROM ev_store_scope")
-    conn.execute(
-        "INSERT INTO ev_scope SELECT DISTINCT org_key FROM subject_links WHERE run_id = ?"
-        " AND person_key IN (SELECT subject_key FROM ev_store_scope)"
-        " AND org_key NOT IN (SELECT subject_key FROM ev_scope)",
-        [run_id],
-    )
-    runner.materialise(None, conn, plan, None, scoped=True)  # type: ignore[arg-type]
-
-
-def _add(conn: Connection, table: str, keys: set[str]) -> None:
-    existing = {k for (k,) in conn.execute(f"SELECT subject_key FROM {table}")}
-    fresh = sorted(keys - existing)
-    for start in range(0, len(fresh), 1000):
-        chunk = fresh[start : start + 1000]
-        values = ", ".join("(?)" for _ in chunk)
-        conn.execute(f"INSERT INTO {table} VALUES {values}", chunk)

@@ -1,59 +1,23 @@
-"""Reading the evaluated credit state of one subject, with every reason spelled out.
+"""The evaluated state of one subject, explained: every list, score and measure with the
+records and the rule that produced it, the rule's file and line and its legal basis.
 
-The state comes from the current run, or for ``as_of`` a past date from an evaluation of
-that one subject (and the organisations it is linked to) computed on the spot and not kept.
-Either way each list, score and measure names the records and the rule that produced it,
-with the rule's file and line and its legal basis.
+``explain`` turns the rows of a plan's outputs (stored, or computed for a replay) into that
+explanation; ``stored_rows`` reads a subject's rows of a stored run.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
-from xinyong.context import Context
-from xinyong.errors import NotEvaluated
-from xinyong.policy.compiler import compile_policy
-from xinyong.policy.evaluate import TABLES, current_run
 from xinyong.policy.model import Policy
+from xinyong.state.runs import TABLES
 from xinyong.store.base import Connection
 
-
-def require_current(conn: Connection, policy: Policy) -> dict[str, Any]:
-    run = current_run(conn)
-    if run is None:
-        raise NotEvaluated(
-            "The ledger has not been evaluated yet.",
-            hint="Run `xinyong evaluate` (the demo does it for you).",
-        )
-    if run["policy_digest"] != policy.digest:
-        raise NotEvaluated(
-            f"The current state was made by policy {run['policy_name']} "
-            f"{run['policy_version']} ({run['policy_digest']}), not by the loaded policy "
-            f"{policy.label} ({policy.digest}).",
-            hint="Run `xinyong evaluate` to re-evaluate with the loaded policy.",
-        )
-    return run
+Rows = dict[str, list[dict[str, Any]]]
 
 
-def subject_state(
-    ctx: Context, conn: Connection, key: str, as_of: dt.date | None = None
-) -> dict[str, Any]:
-    """Lists, scores, measures, links and flags of one subject, explained."""
-    policy = ctx.policy
-    if as_of is None:
-        run = require_current(conn, policy)
-        rows = _stored(conn, int(run["run_id"]), key)
-        header = {"run_id": run["run_id"], "as_of": run["as_of"].isoformat(), "replay": False}
-    else:
-        rows = _computed(ctx, conn, key, as_of)
-        header = {"run_id": None, "as_of": as_of.isoformat(), "replay": True}
-    header["policy"] = policy.label
-    header["policy_digest"] = policy.digest
-    return {"evaluation": header, **explain(conn, policy, key, rows)}
-
-
-def _stored(conn: Connection, run_id: int, key: str) -> dict[str, list[dict[str, Any]]]:
+def stored_rows(conn: Connection, run_id: int, key: str) -> Rows:
+    """The subject's rows of every output of run ``run_id``."""
     out = {}
     for name, (table, owner) in TABLES.items():
         if name == "out_links":
@@ -63,37 +27,6 @@ def _stored(conn: Connection, run_id: int, key: str) -> dict[str, list[dict[str,
             out[name] = conn.dicts(
                 f"SELECT * FROM {table} WHERE run_id = ? AND {owner} = ?", [run_id, key]
             )
-    return out
-
-
-def _computed(
-    ctx: Context, conn: Connection, key: str, as_of: dt.date
-) -> dict[str, list[dict[str, Any]]]:
-    from xinyong.engines import get_engine
-
-    runner = get_engine(ctx.store.name, ctx.store.name)
-    plan = compile_policy(ctx.policy, ctx.catalog, as_of)
-    conn.execute("CREATE TEMP TABLE ev_scope (subject_key VARCHAR)")
-    try:
-        conn.execute("INSERT INTO ev_scope VALUES (?)", [key])
-        # The organisations whose registrations name this person, as the ledger stands.
-        conn.execute(
-            "INSERT INTO ev_scope SELECT DISTINCT r.subject_key FROM current_records r"
-            " WHERE r.category = 'administrative.registration' AND r.details LIKE ?",
-            ["%" + key + "%"],
-        )
-        runner.materialise(ctx.store, conn, plan, None, scoped=True)
-        out = {}
-        for name, (_table, owner) in TABLES.items():
-            if name == "out_links":
-                out[name] = conn.dicts(
-                    f"SELECT * FROM {name} WHERE org_key = ? OR person_key = ?", [key, key]
-                )
-            else:
-                out[name] = conn.dicts(f"SELECT * FROM {name} WHERE {owner} = ?", [key])
-        runner.cleanup(conn, plan)
-    finally:
-        conn.execute("DROP TABLE IF EXISTS ev_scope")
     return out
 
 
@@ -181,12 +114,12 @@ def explain(
 
     scores = []
     for s in sorted(rows["out_scores"], key=lambda r: r["score_id"]):
-        rule = policy.scores.get(s["score_id"])
-        grade = next((g for g in rule.grades if g.grade == s["grade"]), None) if rule else None
+        score = policy.scores.get(s["score_id"])
+        grade = next((g for g in score.grades if g.grade == s["grade"]), None) if score else None
         contributions = []
         for i in sorted(items.get(s["score_id"], []), key=lambda r: int(r["event_id"])):
             score_rule = (
-                next((r for r in rule.rules if r.id == i["rule_id"]), None) if rule else None
+                next((r for r in score.rules if r.id == i["rule_id"]), None) if score else None
             )
             contributions.append(
                 {
@@ -205,28 +138,28 @@ def explain(
         scores.append(
             {
                 "score": s["score_id"],
-                "label": rule.label if rule else s["score_id"],
-                "base": rule.base if rule else None,
+                "label": score.label if score else s["score_id"],
+                "base": score.base if score else None,
                 "points": int(s["points"]),
                 "grade": s["grade"],
                 "grade_label": grade.label if grade else None,
                 "valid_until": _iso(s["valid_until"]),
                 "contributions": contributions,
-                "rule": rule.at if rule else None,
-                "legal_basis": rule.legal_basis if rule else None,
+                "rule": score.at if score else None,
+                "legal_basis": score.legal_basis if score else None,
             }
         )
 
     measures = []
     for m in sorted(rows["out_measures"], key=lambda r: (r["measure_id"], r["trigger_id"])):
-        rule = policy.measures.get(m["measure_id"])
+        measure = policy.measures.get(m["measure_id"])
         via = m["via_subject_key"]
         measures.append(
             {
                 "measure": m["measure_id"],
-                "label": rule.label if rule else m["measure_id"],
-                "kind": rule.kind if rule else None,
-                "actions": sorted({a.action for a in rule.actions}) if rule else [],
+                "label": measure.label if measure else m["measure_id"],
+                "kind": measure.kind if measure else None,
+                "actions": sorted({a.action for a in measure.actions}) if measure else [],
                 "trigger": {
                     "kind": m["trigger_kind"],
                     "id": m["trigger_id"],
@@ -235,9 +168,9 @@ def explain(
                 "applies_as": m["role"],
                 "via": {"identifier": names.get(via, via), "role": m["role"]} if via else None,
                 "valid_until": _iso(m["valid_until"]),
-                "rule": rule.at if rule else None,
-                "legal_basis": rule.legal_basis if rule else None,
-                "remedy": rule.remedy if rule else None,
+                "rule": measure.at if measure else None,
+                "legal_basis": measure.legal_basis if measure else None,
+                "remedy": measure.remedy if measure else None,
             }
         )
 

@@ -15,7 +15,8 @@ from typing import Any
 from xinyong.context import Context
 from xinyong.engines import get_engine
 from xinyong.ids.regions import region_name
-from xinyong.policy.state import require_current
+from xinyong.sql import literal_list
+from xinyong.state.runs import require_current
 from xinyong.store.base import Connection
 
 _GROUPS = {
@@ -66,11 +67,7 @@ def equality_report(ctx: Context) -> dict[str, Any]:
 
 
 def _in(values: list[str]) -> str:
-    return (
-        "(" + ", ".join("'" + v.replace("'", "''") + "'" for v in values) + ")"
-        if values
-        else "(NULL)"
-    )
+    return literal_list(values)
 
 
 def _prepare(

@@ -7,7 +7,7 @@ import datetime as dt
 from tests.factories import COMPANY
 from tests.policy.conftest import Ledger, rec, resident
 from xinyong.clock import today
-from xinyong.policy.evaluate import evaluate_subjects
+from xinyong.evaluation.incremental import evaluate_subjects
 
 HIGH_CONSUMPTION = {
     "high_consumption_travel",

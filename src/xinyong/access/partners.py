@@ -8,25 +8,21 @@ breaches) is registered as a source under the same id and credential.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import hmac
 import re
-import secrets
 from dataclasses import dataclass
 
 import httpx
 import orjson
 
-from xinyong import audit
+from xinyong import audit, credentials
 from xinyong.catalog.model import Catalog
 from xinyong.clock import utcnow
 from xinyong.errors import NotFound, SourceError
-from xinyong.ledger.sources import add_source, hash_credential, slug
+from xinyong.ledger.sources import add_source, slug
 from xinyong.policy.model import Policy
 from xinyong.store.base import Connection
 
-PREFIX = "xyp_"
 _ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
 _URL = re.compile(r"^https?://[^\s/]+(/\S*)?$")
 
@@ -71,13 +67,6 @@ def partner_kinds(policy: Policy) -> dict[str, list[str]]:
         for kind in action.partner_kinds:
             kinds.setdefault(kind, []).append(action_id)
     return kinds
-
-
-def webhook_secret(secret: bytes, partner_id: str) -> str:
-    """The key a partner checks webhook signatures with. Derived from the deployment secret,
-    so it is never stored and can be shown again by an administrator."""
-    digest = hmac.new(secret, b"webhook:" + partner_id.encode(), hashlib.sha256).digest()
-    return "whsec_" + base64.b64encode(digest).decode()
 
 
 def subject_ref(secret: bytes, partner_id: str, subject_key: str) -> str:
@@ -148,7 +137,7 @@ def add_partner(
             hint="Choose another --id, or see `xinyong partners list`.",
             code="partner_exists",
         )
-    credential = PREFIX + secrets.token_urlsafe(32)
+    credential, digest = credentials.mint("partner")
     conn.execute(
         "INSERT INTO partners (partner_id, name, kind, actions, purpose, webhook_url,"
         " credential_hash, active, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -159,7 +148,7 @@ def add_partner(
             orjson.dumps(list(granted)).decode(),
             purpose,
             webhook_url,
-            hash_credential(credential),
+            digest,
             True,
             utcnow(),
         ],
@@ -174,10 +163,7 @@ def add_partner(
             source_id=partner_id,
             categories=categories,
         )
-        conn.execute(
-            "UPDATE sources SET credential_hash = ? WHERE source_id = ?",
-            [hash_credential(credential), partner_id],
-        )
+        credentials.share_with_source(conn, partner_id)
     audit.append(
         conn,
         actor="admin",
@@ -198,11 +184,7 @@ def add_partner(
 def rotate_credential(conn: Connection, partner_id: str) -> str:
     """Issue a new credential; the old one stops working at once."""
     get_partner(conn, partner_id)
-    credential = PREFIX + secrets.token_urlsafe(32)
-    conn.execute(
-        "UPDATE partners SET credential_hash = ? WHERE partner_id = ?",
-        [hash_credential(credential), partner_id],
-    )
+    credential = credentials.rotate_partner(conn, partner_id)
     audit.append(conn, actor="admin", action="partner.rotate", obj=partner_id, payload={})
     return credential
 
@@ -236,11 +218,3 @@ def get_partner(conn: Connection, partner_id: str) -> Partner:
             " or see `xinyong partners list`.",
         )
     return _row(row)
-
-
-def partners_by_credential(conn: Connection) -> dict[str, Partner]:
-    """credential hash -> active partner (the service keeps them in memory)."""
-    found: dict[str, Partner] = {}
-    for row in conn.execute(f"SELECT {_COLUMNS}, credential_hash FROM partners WHERE active"):
-        found[str(row[-1])] = _row(row[:-1])
-    return found

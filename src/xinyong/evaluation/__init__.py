@@ -1,0 +1,1 @@
+"""Evaluation: batch, incremental (the after-merge hook), as-of replay, impact and equality."""

@@ -1,0 +1,1 @@
+"""The credit ledger: subjects, sources, records as events, ingestion and its formats."""

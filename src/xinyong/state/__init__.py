@@ -1,0 +1,1 @@
+"""The evaluated credit state: runs, explanations, and the outbox of measure changes."""
