@@ -31,6 +31,7 @@ EXPECTED: dict[type[errors.XinyongError], tuple[int, int]] = {
     errors.XinyongError: (500, 1),
     errors.InternalError: (500, 1),
     errors.ConfigurationError: (500, 2),
+    errors.CalendarYearMissing: (500, 2),
     errors.CatalogError: (500, 2),
     errors.ProhibitedDataClassError: (500, 2),
     errors.PolicyError: (500, 2),

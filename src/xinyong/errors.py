@@ -43,6 +43,12 @@ class ConfigurationError(XinyongError):
     exit_code = 2
 
 
+class CalendarYearMissing(ConfigurationError):
+    """A deadline reaches a year that the working-day calendar does not cover."""
+
+    code = "calendar_year_missing"
+
+
 class CatalogError(XinyongError):
     """The catalogue file is malformed or declares something xinyong refuses to hold."""
 

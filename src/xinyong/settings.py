@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     batch_rows: int = 500_000
     # Memory DuckDB may use for one ingestion or merge (DuckDB syntax, e.g. "1GB").
     memory_limit: str = "1GB"
+    # A TOML file of working-day calendar years ([years.YYYY] holidays and workdays) that the
+    # built-in calendar lacks or that a deployment corrects (docs/due-process.md).
+    calendar: Path | None = None
     # NATS server (nats://127.0.0.1:4222) whose JetStream stream XINYONG_CHANGES receives the
     # change feed from `xinyong serve`; unset, nothing is published to NATS.
     nats_url: str | None = None

@@ -92,7 +92,9 @@ def test_killed_ingest_leaves_all_or_nothing_and_rerun_completes(
     rng = random.Random(7)
     people = [person(rng) for _ in range(1_000)]
     rows = [
-        record(source_record_id=f"r{i}", subject=people[i % len(people)]) for i in range(RECORDS)
+        # Each record its own case, as a court's are.
+        record(source_record_id=f"r{i}", subject=people[i % len(people)], document=f"D{i}")
+        for i in range(RECORDS)
     ]
     path = write_jsonl(tmp_path / "court.jsonl", rows)
 

@@ -48,8 +48,11 @@ def test_ingests_and_a_reader_share_the_embedded_store(tmp_path: Path) -> None:
     rng = random.Random(3)
     files = []
     for n in range(3):
-        rows = [record(source_record_id=f"{n}-{i}", subject=person(rng)) for i in range(15_000)]
-        rows.append(record(source_record_id=f"{n}-me", subject=PERSON))
+        rows = [
+            record(source_record_id=f"{n}-{i}", subject=person(rng), document=f"D{n}-{i}")
+            for i in range(15_000)
+        ]
+        rows.append(record(source_record_id=f"{n}-me", subject=PERSON, document=f"D{n}-me"))
         files.append(write_jsonl(tmp_path / f"court{n}.jsonl", rows))
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("XINYONG_")}

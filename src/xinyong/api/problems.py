@@ -38,6 +38,7 @@ STATUS: dict[type, int] = {
     e.XinyongError: 500,
     e.InternalError: 500,
     e.ConfigurationError: 500,
+    e.CalendarYearMissing: 500,
     e.CatalogError: 500,
     e.ProhibitedDataClassError: 500,
     e.PolicyError: 500,

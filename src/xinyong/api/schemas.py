@@ -119,12 +119,20 @@ class RecordsRequest(BaseModel):
     )
 
 
+class RecordWarning(BaseModel):
+    code: Literal["exit_unmatched", "document_repeated"]
+    message: str
+
+
 class RecordResult(BaseModel):
     index: int
     source_record_id: str | None
     status: Literal["accepted", "duplicate", "rejected"]
     reason: str | None = None
     message: str | None = None
+    warnings: list[RecordWarning] | None = Field(
+        default=None, description="Accepted, but to be looked at again."
+    )
 
 
 class RecordsResponse(BaseModel):
@@ -132,6 +140,7 @@ class RecordsResponse(BaseModel):
     accepted: int
     duplicates: int
     rejected: int
+    warnings: int = Field(description="Accepted records with warnings (exit_unmatched, ...).")
     reevaluated: int | None
     results: list[RecordResult]
 

@@ -98,6 +98,9 @@ def _check_consistency(catalog: Catalog, category: Category) -> None:
     for kind in category.source_kinds:
         if kind not in catalog.source_kinds:
             raise CatalogError(f"{where}: source kind {kind!r} is not declared in [source_kinds].")
+    for ended in category.ends:
+        if ended not in catalog.categories or ended == category.code:
+            raise CatalogError(f"{where}: `ends` names {ended!r}, which is no other category.")
     for name, field in category.details.items():
         if not is_identifier(name):
             raise CatalogError(

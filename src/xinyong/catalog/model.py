@@ -47,6 +47,25 @@ class Repair(Strict):
     note: str = ""
 
 
+class Deadline(Strict):
+    days: int = Field(ge=0)
+    unit: Literal["calendar", "working"] = "calendar"
+
+    def __str__(self) -> str:
+        return f"{self.days} {self.unit} day{'s' if self.days != 1 else ''}"
+
+
+class Objections(Strict):
+    """How an objection to a record of the category is handled. Where the law is silent,
+    the source decides within 30 calendar days (the FCRA's reinvestigation period)."""
+
+    decide_within: Deadline = Deadline(days=30)
+    correct_within: Deadline | None = None  # after a finding that the objection is well founded
+    reconsider_within: Deadline | None = None  # a refused subject may ask the next level
+    reconsideration_within: Deadline | None = None  # the next level decides within
+    legal_basis: str = ""
+
+
 class Category(Strict):
     code: str
     label: str
@@ -59,6 +78,10 @@ class Category(Strict):
     retention_months: int = Field(ge=0)
     publicity: Publicity
     repair: Repair
+    # An exit record (a delisting, a lifted restriction, a removal) names in ``ends`` the
+    # categories of the entries it ends, matched by the case's ``document``.
+    ends: tuple[str, ...] = ()
+    objections: Objections = Objections()
     details: dict[str, DetailField] = Field(default_factory=dict)
 
 

@@ -24,6 +24,21 @@ def _publicity(category: Category) -> str:
     return text
 
 
+def _objections(category: Category) -> str:
+    o = category.objections
+    text = f"the source decides within {o.decide_within}"
+    if o.correct_within:
+        text += f", corrects within {o.correct_within} of a well-founded finding"
+    if o.reconsider_within and o.reconsideration_within:
+        text += (
+            f"; a refused subject may ask the next level within {o.reconsider_within}, "
+            f"which decides within {o.reconsideration_within}"
+        )
+    if o.legal_basis:
+        return f"{text} ({o.legal_basis})"
+    return f"{text} (where the law sets no period of its own)"
+
+
 def _repair(category: Category) -> str:
     r = category.repair
     if r.tier == "none":
@@ -73,6 +88,8 @@ def catalog_markdown(catalog: Catalog) -> str:
             f"- Domain: {c.domain}; submitted by: {', '.join(c.source_kinds)}; about: {', '.join(c.subject_kinds)}",
             f"- Publicity: {_publicity(c)}; retention: {c.retention_months} months",
             f"- Repair: {_repair(c)}",
+            f"- Objections: {_objections(c)}",
+            *([f"- Ends (by the same case document): {', '.join(c.ends)}"] if c.ends else []),
             f"- Data classes: {', '.join(c.data_classes) or 'none declared'}",
             f"- Legal basis: {c.legal_basis}",
             "",

@@ -75,13 +75,14 @@ def demo(
         counts = ledger_counts(conn)
         # A person listed today, so that `decide` shows a deny with its reasons.
         sample = conn.one(
-            "SELECT s.identifier FROM list_entries e JOIN eval_runs r ON r.run_id = e.run_id"
+            "SELECT s.identifier FROM list_entries e"
             " JOIN subjects s ON s.subject_key = e.subject_key"
-            " WHERE r.is_current AND e.list_id = 'judicial_defaulters' AND s.kind = 'person'"
+            " WHERE e.run_id = ? AND e.list_id = 'judicial_defaulters' AND s.kind = 'person'"
             # Restricted in their own name only, so that one removal lifts every measure.
             " AND NOT EXISTS (SELECT 1 FROM active_measures m WHERE m.run_id = e.run_id"
             " AND m.subject_key = e.subject_key AND m.via_subject_key IS NOT NULL)"
-            " ORDER BY CASE e.status WHEN 'active' THEN 0 ELSE 1 END, e.entry_id LIMIT 1"
+            " ORDER BY CASE e.status WHEN 'active' THEN 0 ELSE 1 END, e.entry_id LIMIT 1",
+            [evaluation.run_id],
         )
     serving = None if no_serve else demo_partner(app, webhook)
     removal = write_removal(app, sample[0]) if sample else None

@@ -32,6 +32,12 @@ def ingest(
         None, help="Where to write rejected records (default: FILE.rejects.jsonl beside each file)."
     ),
     strict: bool = typer.Option(False, help="Exit with status 1 when any record is rejected."),
+    allow_repeat: bool = typer.Option(
+        False,
+        "--allow-repeat",
+        help="Accept a record that repeats the case document of a current record of the same "
+        "subject and category under another id (both then count); by default it is rejected.",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the reports as JSON."),
 ) -> None:
     """Validate records and add them to the ledger.
@@ -58,6 +64,7 @@ def ingest(
                 rejects_path=rejects,
                 progress=update,
                 after_merge=after_merge(app),
+                allow_repeat=allow_repeat,
             )
         reports.append(report)
         if not as_json:
@@ -84,11 +91,17 @@ def _print_report(report: IngestReport) -> None:
     table.add_row("rejected", f"[red]{report.rejected:,}[/]" if report.rejected else "0")
     for reason, count in report.rejected_by_reason.items():
         table.add_row(f"  {reason}", f"{count:,}")
+    if report.warnings:
+        table.add_row("accepted with warnings", f"[yellow]{report.warnings:,}[/]")
+        for code, count in report.warnings_by_code.items():
+            table.add_row(f"  {code}", f"{count:,}")
     console.print(table)
     if report.rejects_file:
         console.print(
             f"Rejected records, with line numbers and reasons: [bold]{report.rejects_file}[/]"
         )
+    if report.warnings_file:
+        console.print(f"Records to look at again, with reasons: [bold]{report.warnings_file}[/]")
     rate = report.read / report.seconds if report.seconds else 0
     err_console.print(
         f"[dim]{report.seconds:.2f} s, {rate:,.0f} records/s, submission {report.submission_id}[/]"

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from xinyong import __version__
-from xinyong.cli import audit, catalog, partners, policy, report, sources, subject
+from xinyong.cli import audit, calendar, catalog, partners, policy, report, sources, subject
 from xinyong.cli.decide import decide
 from xinyong.cli.demo import demo
 from xinyong.cli.evaluate import evaluate
@@ -89,6 +89,7 @@ app.add_typer(subject.app, name="subject")
 app.add_typer(audit.app, name="audit")
 app.add_typer(policy.app, name="policy")
 app.add_typer(report.app, name="report")
+app.add_typer(calendar.app, name="calendar")
 
 if __name__ == "__main__":
     app()

@@ -11,6 +11,7 @@ from typing import Any, ParamSpec, TypeVar
 import orjson
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     Progress,
@@ -32,11 +33,12 @@ def print_json(data: Any) -> None:
 
 
 def fail(error: XinyongError) -> typer.Exit:
+    # Messages are plain text: brackets in them ("[years.2027]") are not markup.
     err_console.print(
-        f"[bold red]error[/] [dim]({error.code})[/]: {error.message}", highlight=False
+        f"[bold red]error[/] [dim]({error.code})[/]: {escape(error.message)}", highlight=False
     )
     if error.hint:
-        err_console.print(f"  {error.hint}", highlight=False)
+        err_console.print(f"  {escape(error.hint)}", highlight=False)
     return typer.Exit(error.exit_code)
 
 

@@ -134,7 +134,8 @@ def _work_root(ctx: Context) -> str:
 def _retire(conn: Connection, run_id: int, current: bool, day: dt.date, digest: str) -> None:
     """Drop the runs the new one replaces: the old current run, or the same replay."""
     if current:
-        old = conn.execute("SELECT run_id FROM eval_runs WHERE is_current")
+        run = current_run(conn)
+        old = [(run["run_id"],)] if run is not None else []
     else:
         old = conn.execute(
             "SELECT run_id FROM eval_runs WHERE NOT is_current AND as_of = ?"

@@ -56,6 +56,9 @@ class IngestReport:
     rejected: int = 0
     rejected_by_reason: dict[str, int] = field(default_factory=dict)
     rejects_file: str | None = None
+    warnings: int = 0  # accepted, but to be looked at again (exit_unmatched, document_repeated)
+    warnings_by_code: dict[str, int] = field(default_factory=dict)
+    warnings_file: str | None = None
     reevaluated: int | None = None  # subjects re-evaluated; None when nothing is evaluated yet
     seconds: float = 0.0
 
@@ -65,6 +68,10 @@ class IngestReport:
 
 def default_rejects_path(path: Path) -> Path:
     return path.with_name(path.stem + ".rejects.jsonl")
+
+
+def default_warnings_path(path: Path) -> Path:
+    return path.with_name(path.stem + ".warnings.jsonl")
 
 
 def file_sha256(path: Path) -> str:
@@ -85,6 +92,8 @@ def ingest_file(
     rejects_path: Path | None = None,
     progress: Progress | None = None,
     after_merge: AfterMerge | None = None,
+    allow_repeat: bool = False,
+    warnings_path: Path | None = None,
 ) -> IngestReport:
     """Ingest one file of ``source_id``: every record accepted, a duplicate or rejected.
 
@@ -132,8 +141,16 @@ def ingest_file(
                 "merging into the ledger", record_file.total, record_file.total, record_file.unit
             )
         with ctx.store.transaction() as conn:
+            exits = {c.code: c.ends for c in ctx.catalog.categories.values() if c.ends}
             outcome = merge_submission(
-                ctx.store, conn, spool=spool, source_id=source_id, file=info, received_at=utcnow()
+                ctx.store,
+                conn,
+                spool=spool,
+                source_id=source_id,
+                file=info,
+                received_at=utcnow(),
+                exits=exits,
+                allow_repeat=allow_repeat,
             )
             if outcome.first_event is not None and after_merge is not None:
                 # The credit state follows the ledger in the same transaction: decisions
@@ -150,10 +167,39 @@ def ingest_file(
             report.rejects_file = str(target)
         elif rejects_path is None and target.exists():
             target.unlink()  # a stale rejects file from an earlier run of this file would mislead
+        report.warnings = len(outcome.warnings)
+        report.warnings_by_code = dict(Counter(w["code"] for w in outcome.warnings).most_common())
+        warned = warnings_path or default_warnings_path(path)
+        if outcome.warnings:
+            _write_warnings(outcome.warnings, warned)
+            report.warnings_file = str(warned)
+        elif warnings_path is None and warned.exists():
+            warned.unlink()
     finally:
         spool.remove()
     report.seconds = round(time.perf_counter() - started, 3)
     return report
+
+
+def _write_warnings(found: list[dict[str, Any]], target: Path) -> None:
+    """One JSON line per warned record: line, code, source_record_id, a sentence."""
+    tmp = target.with_name(target.name + ".partial")
+    with open(tmp, "wb") as out:
+        for w in found:
+            hint = (
+                f"Current listings of this subject: {w['candidates']}."
+                if w.get("candidates")
+                else "The subject has no current listing that it could end."
+            )
+            row = {
+                "line": w["line"],
+                "code": w["code"],
+                "source_record_id": w.get("source_record_id"),
+                "document": w.get("document"),
+                "message": reasons.warning(w["code"], value=w.get("document"), hint=hint),
+            }
+            out.write(orjson.dumps(row) + b"\n")
+    tmp.replace(target)
 
 
 def _record_json(record: dict[str, Any]) -> str:
@@ -212,6 +258,8 @@ def _write_rejects(spool: Spool, late: list[dict[str, Any]], target: Path) -> No
                         r["status"],
                         value=r["supersedes"]
                         if r["status"] == "supersedes_unknown"
+                        else r["document"]
+                        if r["status"] == "document_repeated"
                         else r["source_record_id"],
                     )
                     for r in late

@@ -14,6 +14,7 @@ from typing import Any
 
 from xinyong import audit
 from xinyong.ledger.spool import Spool
+from xinyong.sql import literal, literal_list
 from xinyong.store.base import Connection, Store
 
 SUBJECT_COLUMNS = {
@@ -94,6 +95,27 @@ WHERE s.action <> 'add'
                     AND NOT EXISTS (SELECT 1 FROM exceptions e WHERE e.line = t.line))
 """
 
+# Is ledger record r current (not revoked, not superseded by a later record of its source)?
+_CURRENT = """r.action <> 'revoke' AND NOT EXISTS (SELECT 1 FROM records x
+  WHERE x.source_id = r.source_id AND x.event_id > r.event_id
+    AND (x.supersedes = r.source_record_id OR x.source_record_id = r.source_record_id))"""
+
+# A new record that repeats the case document of a current record of the same subject and
+# category under another id (in the ledger, or earlier in the file): counted twice otherwise.
+_REPEATED = f"""
+SELECT s.line, s.source_record_id, s.document FROM staged s
+WHERE s.action = 'add' AND s.document IS NOT NULL
+  AND NOT EXISTS (SELECT 1 FROM exceptions e WHERE e.line = s.line)
+  AND (EXISTS (SELECT 1 FROM records r WHERE r.subject_key = s.subject_key
+                 AND r.category = s.category AND r.document = s.document
+                 AND NOT (r.source_id = s.source_id AND r.source_record_id = s.source_record_id)
+                 AND {_CURRENT})
+       OR EXISTS (SELECT 1 FROM staged t WHERE t.subject_key = s.subject_key
+                 AND t.category = s.category AND t.document = s.document AND t.action = 'add'
+                 AND t.source_record_id <> s.source_record_id AND t.line < s.line
+                 AND NOT EXISTS (SELECT 1 FROM exceptions e WHERE e.line = t.line)))
+"""
+
 _ACCEPTED = """
 CREATE TEMP VIEW accepted AS
 SELECT s.* FROM staged s WHERE NOT EXISTS (SELECT 1 FROM exceptions e WHERE e.line = s.line)
@@ -140,7 +162,27 @@ _LATE_REJECTS = """
 SELECT s.line, e.status, s.source_record_id, s.identifier, s.category, s.occurred_on, s.amount,
   s.document, s.legal_basis, s.supersedes, s.action
 FROM staged s JOIN exceptions e ON e.line = s.line
-WHERE e.status IN ('conflict', 'supersedes_unknown') ORDER BY s.line
+WHERE e.status IN ('conflict', 'supersedes_unknown', 'document_repeated') ORDER BY s.line
+"""
+
+
+def _unmatched_exits(exits: dict[str, tuple[str, ...]]) -> str:
+    """Accepted exit records (event ids from ``?``) that end no current entry of their
+    subject with the same document, with the documents of the entries they could have meant."""
+    pairs = " OR ".join(
+        f"(n.category = {literal(exit_)} AND r.category IN {literal_list(ended)})"
+        for exit_, ended in sorted(exits.items())
+    )
+    return f"""
+SELECT n.line, n.source_record_id, n.document,
+  (SELECT string_agg(DISTINCT r.document, ', ') FROM records r
+   WHERE r.subject_key = n.subject_key AND ({pairs}) AND r.document IS NOT NULL
+     AND {_CURRENT}) AS candidates
+FROM records n
+WHERE n.event_id > ? AND n.action <> 'revoke' AND n.category IN {literal_list(sorted(exits))}
+  AND NOT EXISTS (SELECT 1 FROM records r WHERE r.subject_key = n.subject_key AND ({pairs})
+                    AND r.document = n.document AND r.event_id < n.event_id AND {_CURRENT})
+ORDER BY n.line
 """
 
 
@@ -158,6 +200,8 @@ class MergeOutcome:
     accepted: int = 0
     duplicates: int = 0
     late_rejects: list[dict[str, Any]] = field(default_factory=list)
+    # Accepted records the source should look at again: line, code, source_record_id, facts.
+    warnings: list[dict[str, Any]] = field(default_factory=list)
     first_event: int | None = None
     last_event: int | None = None
 
@@ -170,7 +214,12 @@ def merge_submission(
     source_id: str,
     file: FileInfo,
     received_at: dt.datetime,
+    exits: dict[str, tuple[str, ...]] | None = None,
+    allow_repeat: bool = False,
 ) -> MergeOutcome:
+    """Merge the spool in the caller's transaction. ``exits`` maps each exit category to the
+    categories it ends (from the catalogue), for the ``exit_unmatched`` warning; a record
+    repeating a current case document is rejected unless ``allow_repeat``."""
     store.lock_for_merge(conn)
     store.load_staged(conn, "staged", spool.files("staged"), STAGED_COLUMNS, accepted_only=True)
     store.load_staged(conn, "refs", spool.files("refs"), REF_COLUMNS)
@@ -181,9 +230,13 @@ def merge_submission(
         _FILE_REPEATS,
         _LEDGER_CONFLICTS,
         _SUPERSEDES,
-        _ACCEPTED,
     ):
         conn.execute(statement)
+    repeated = conn.dicts(_REPEATED)
+    if repeated and not allow_repeat:
+        for row in repeated:
+            conn.execute("INSERT INTO exceptions VALUES (?, 'document_repeated')", [row["line"]])
+    conn.execute(_ACCEPTED)
     counts = dict(conn.execute("SELECT status, count(*) FROM exceptions GROUP BY status"))
     outcome = MergeOutcome(duplicates=int(counts.get("duplicate", 0)))
     outcome.late_rejects = conn.dicts(_LATE_REJECTS)
@@ -199,6 +252,28 @@ def merge_submission(
     )
     count, first, last, digest = written or (0, None, None, 0)
     outcome.accepted, outcome.first_event, outcome.last_event = int(count), first, last
+    if allow_repeat:
+        outcome.warnings += [
+            {
+                "line": r["line"],
+                "code": "document_repeated",
+                "source_record_id": r["source_record_id"],
+                "document": r["document"],
+            }
+            for r in repeated
+        ]
+    if exits and count:
+        outcome.warnings += [
+            {
+                "line": r["line"],
+                "code": "exit_unmatched",
+                "source_record_id": r["source_record_id"],
+                "document": r["document"],
+                "candidates": r["candidates"],
+            }
+            for r in conn.dicts(_unmatched_exits(exits), [base])
+        ]
+        outcome.warnings.sort(key=lambda w: int(w["line"]))
     digest_hex = f"{int(digest or 0) & 0xFFFFFFFFFFFFFFFF:016x}"
     rejected = file.rejected_early + len(outcome.late_rejects)
     conn.execute(

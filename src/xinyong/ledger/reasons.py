@@ -34,7 +34,24 @@ MESSAGES: dict[str, str] = {
     "conflict": "source_record_id {value!r} was already submitted with different content; "
     "send a 'correct' record that supersedes it instead.",
     "supersedes_unknown": "supersedes names {value!r}, which this source never submitted.",
+    "document_repeated": "document {value!r} is already on a current record of this subject in "
+    "this category under another source_record_id: the same case would count twice. Send a "
+    "'correct' record that supersedes the first, or ingest with --allow-repeat if these really "
+    "are two records.",
 }
+
+# Accepted records that the source should look at again (the warnings file, the --json
+# summary, POST /v1/records' answer).
+WARNINGS: dict[str, str] = {
+    "exit_unmatched": "This removal ends nothing: no current listing of this subject has "
+    "document {value!r}. {hint}",
+    "document_repeated": "document {value!r} is already on a current record of this subject in "
+    "this category under another source_record_id; accepted with --allow-repeat, so both count.",
+}
+
+
+def warning(code: str, *, value: object = None, hint: str | None = None) -> str:
+    return WARNINGS.get(code, code).format(value=value, hint=hint or "").strip()
 
 
 def message(

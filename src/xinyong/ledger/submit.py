@@ -25,6 +25,7 @@ def submit_records(
             "accepted": 0,
             "duplicates": 0,
             "rejected": 0,
+            "warnings": 0,
             "reevaluated": None,
             "results": [],
         }
@@ -34,14 +35,28 @@ def submit_records(
         path = Path(tmp) / "submission.jsonl"
         path.write_bytes(b"".join(orjson.dumps(r, default=str) + b"\n" for r in records))
         rejects_path = Path(tmp) / "rejects.jsonl"
+        warnings_path = Path(tmp) / "warnings.jsonl"
         report = ingest_file(
-            ctx, path, source_id, fmt="jsonl", rejects_path=rejects_path, after_merge=after_merge
+            ctx,
+            path,
+            source_id,
+            fmt="jsonl",
+            rejects_path=rejects_path,
+            warnings_path=warnings_path,
+            after_merge=after_merge,
         )
         rejected: dict[int, dict[str, Any]] = {}
         if rejects_path.exists():
             for raw in rejects_path.read_bytes().splitlines():
                 reject = orjson.loads(raw)
                 rejected[int(reject["line"])] = reject
+        warned: dict[int, list[dict[str, Any]]] = {}
+        if warnings_path.exists():
+            for raw in warnings_path.read_bytes().splitlines():
+                found = orjson.loads(raw)
+                warned.setdefault(int(found["line"]), []).append(
+                    {"code": found["code"], "message": found["message"]}
+                )
     with ctx.store.transaction() as conn:
         accepted = {
             int(n)
@@ -65,12 +80,15 @@ def submit_records(
             )
         else:
             result["status"] = "accepted" if line in accepted else "duplicate"
+            if line in warned:
+                result["warnings"] = warned[line]
         results.append(result)
     return {
         "submission_id": report.submission_id,
         "accepted": report.accepted,
         "duplicates": report.duplicates,
         "rejected": report.rejected,
+        "warnings": report.warnings,
         "reevaluated": report.reevaluated,
         "results": results,
     }
