@@ -100,3 +100,20 @@ def test_records_over_http_carry_their_warnings(ctx: Context) -> None:
     assert [w["code"] for w in first["warnings"]] == ["exit_unmatched"]
     assert second["status"] == "rejected" and second["reason"] == "document_repeated"
     assert PERSON not in orjson.dumps(answer).decode()
+
+
+def test_a_revocation_needs_only_what_it_revokes(ctx: Context, tmp_path: Path) -> None:
+    court = _court(ctx)
+    ingest_file(ctx, write_jsonl(tmp_path / "a.jsonl", [_listing("L1")]), court)
+    revoke = {"source_record_id": "X1", "subject": PERSON, "action": "revoke", "supersedes": "L1"}
+    report = ingest_file(ctx, write_jsonl(tmp_path / "b.jsonl", [revoke]), court)
+    assert (report.accepted, report.rejected) == (1, 0), _lines(report.rejects_file)
+    with ctx.store.transaction() as conn:
+        row = conn.dicts("SELECT category, details, occurred_on FROM records WHERE source_record_id = 'X1'")
+        current = conn.scalar("SELECT count(*) FROM current_records")
+    assert row[0]["category"] == "judicial.defaulter.listed" and row[0]["details"] == "{}"
+    assert current == 0
+    # Without `supersedes` it is still refused, saying why.
+    bare = {"source_record_id": "X2", "subject": PERSON, "action": "revoke"}
+    refused = ingest_file(ctx, write_jsonl(tmp_path / "c.jsonl", [bare]), court)
+    assert refused.rejected_by_reason == {"supersedes_missing": 1}

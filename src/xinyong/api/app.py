@@ -32,11 +32,11 @@ from xinyong.errors import (
     RequestInvalid,
     XinyongError,
 )
-from xinyong.evaluation.incremental import after_merge
 from xinyong.feed.delivery import Deliveries, partner_events
 from xinyong.ids import parse_subject, subject_key
 from xinyong.ids.masking import mask
 from xinyong.ledger.submit import submit_records
+from xinyong.process.hooks import after_merge
 from xinyong.settings import load_settings
 
 log = logging.getLogger("xinyong.api")

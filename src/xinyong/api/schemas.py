@@ -49,6 +49,13 @@ class Reason(BaseModel):
     records: list[int]
     legal_basis: str
     valid_until: str | None
+    disputed: bool = Field(
+        default=False, description="A record behind this reason is under objection."
+    )
+    objection: str | None = Field(default=None, description="The open objection's id.")
+    objection_due: str | None = Field(
+        default=None, description="The day its source must decide the objection by."
+    )
     remedy: str | None = None
     reward: str | None = None
 

@@ -22,6 +22,7 @@ from xinyong.evaluation.batch import RunSummary, evaluate
 from xinyong.feed.signatures import webhook_secret
 from xinyong.ledger.ingest import IngestReport
 from xinyong.ledger.queries import ledger_counts, subject_file
+from xinyong.process.hooks import after_evaluation
 
 DEMO_PARTNER = "demo-airline"
 
@@ -71,6 +72,7 @@ def demo(
     reports = load_city(app, city, progress=lambda label: progress_bar(label, enabled=not as_json))
     say("Evaluating the city with " + app.policy.label + " ...")
     evaluation = evaluate(app)
+    after_evaluation(app)
     with app.store.transaction() as conn:
         counts = ledger_counts(conn)
         # A person listed today, so that `decide` shows a deny with its reasons.

@@ -14,6 +14,7 @@ from xinyong.engines import ENGINES
 from xinyong.evaluation.batch import RunSummary
 from xinyong.evaluation.batch import evaluate as run_evaluation
 from xinyong.policy.loader import load_policy
+from xinyong.process.hooks import after_evaluation
 
 
 @handle_errors
@@ -55,6 +56,9 @@ def evaluate(
             progress=say,
             step=step,
         )
+    if summary.current:
+        say("telling subjects what changed")
+        after_evaluation(app)
     if as_json:
         print_json(summary.as_dict())
         return

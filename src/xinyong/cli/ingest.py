@@ -9,8 +9,8 @@ from rich.table import Table
 
 from xinyong.cli.output import console, err_console, handle_errors, print_json, progress_bar
 from xinyong.cli.state import context
-from xinyong.evaluation.incremental import after_merge
 from xinyong.ledger.ingest import IngestReport, ingest_file
+from xinyong.process.hooks import after_merge
 
 
 @handle_errors

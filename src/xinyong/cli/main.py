@@ -7,7 +7,18 @@ from pathlib import Path
 import typer
 
 from xinyong import __version__
-from xinyong.cli import audit, calendar, catalog, partners, policy, report, sources, subject
+from xinyong.cli import (
+    audit,
+    calendar,
+    catalog,
+    notices,
+    objections,
+    partners,
+    policy,
+    report,
+    sources,
+    subject,
+)
 from xinyong.cli.decide import decide
 from xinyong.cli.demo import demo
 from xinyong.cli.evaluate import evaluate
@@ -90,6 +101,8 @@ app.add_typer(audit.app, name="audit")
 app.add_typer(policy.app, name="policy")
 app.add_typer(report.app, name="report")
 app.add_typer(calendar.app, name="calendar")
+app.add_typer(objections.app, name="objections")
+app.add_typer(notices.app, name="notices")
 
 if __name__ == "__main__":
     app()

@@ -9,6 +9,12 @@ from rich.table import Table
 from xinyong.cli.output import console
 
 
+def _disputed(item: dict[str, Any]) -> str:
+    if not item.get("disputed"):
+        return ""
+    return f"\n[yellow]disputed: {item['objection']}, decided by {item['objection_due']}[/]"
+
+
 def print_state(state: dict[str, Any] | None) -> None:
     if not state:
         return
@@ -30,7 +36,7 @@ def print_state(state: dict[str, Any] | None) -> None:
                 status += f" ({e['end_reason']})"
             records = "\n".join(
                 f"{r['role']} #{r['event_id']} {r.get('category', '')} {r.get('occurred_on', '')}"
-                f" {r.get('document') or ''}".rstrip()
+                f" {r.get('document') or ''}".rstrip() + _disputed(r)
                 for r in e["records"]
             )
             table.add_row(
@@ -71,7 +77,9 @@ def print_state(state: dict[str, Any] | None) -> None:
             if m["via"]:
                 role += f" of {m['via']['identifier']}"
             table.add_row(
-                f"{m['label']} [dim]({m['measure']}, {m['kind']})[/]\n" + ", ".join(m["actions"]),
+                f"{m['label']} [dim]({m['measure']}, {m['kind']})[/]\n"
+                + ", ".join(m["actions"])
+                + _disputed(m),
                 trigger,
                 role,
                 m["valid_until"] or "open",

@@ -88,8 +88,11 @@ def show(
         )
     for r in rows:
         details = "; ".join(f"{k}={v}" for k, v in r["details"].items())
+        event = str(r["event_id"])
+        if r.get("disputed"):
+            event += f"\n[yellow]disputed ({r['objection']})[/]"
         cells = [
-            str(r["event_id"]),
+            event,
             r["occurred_on"],
             r["category"],
             details,

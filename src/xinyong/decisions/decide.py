@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol, TypedDict
+from typing import Any, NotRequired, Protocol, TypedDict
 
 from xinyong.access import log as access_log
 from xinyong.access.partners import Partner, subject_ref
@@ -20,6 +21,7 @@ from xinyong.decisions.snapshot import MeasureRow
 from xinyong.errors import DecisionError, Forbidden
 from xinyong.ids import parse_subject, subject_key
 from xinyong.ids.masking import mask
+from xinyong.ledger.objections import Dispute
 from xinyong.policy.model import Action, Match, Policy, Scalar
 
 _NEEDED: dict[tuple[str, str], frozenset[str]] = {}
@@ -118,6 +120,11 @@ class _Reason(TypedDict):
     records: list[int]
     legal_basis: str
     valid_until: str | None
+    # True while a record behind it is under objection: then also the objection's id and
+    # the day its source must decide by.
+    disputed: bool
+    objection: NotRequired[str]
+    objection_due: NotRequired[str]
 
 
 class _Restriction(_Reason):
@@ -129,7 +136,12 @@ class _Reward(_Reason):
 
 
 def answer(
-    policy: Policy, rows: list[MeasureRow], action: str, typed: dict[str, Any], day: dt.date
+    policy: Policy,
+    rows: list[MeasureRow],
+    action: str,
+    typed: dict[str, Any],
+    day: dt.date,
+    disputes: Mapping[int, Dispute] | None = None,
 ) -> dict[str, Any]:
     """The outcome for a subject whose measures in force are ``rows``: deny if a restrict
     measure covers the action in this context, with every reason; rewards alongside."""
@@ -150,7 +162,13 @@ def answer(
             "records": list(row.records),
             "legal_basis": measure.legal_basis,
             "valid_until": row.valid_until.isoformat() if row.valid_until else None,
+            "disputed": False,
         }
+        dispute = next((disputes[e] for e in row.records if e in disputes), None) if disputes else None
+        if dispute is not None:
+            reason["disputed"] = True
+            reason["objection"] = dispute.objection_id
+            reason["objection_due"] = dispute.due_on.isoformat()
         if measure.kind == "restrict":
             reasons.append({**reason, "remedy": measure.remedy})
         else:
@@ -172,6 +190,10 @@ class Measures(Protocol):
     """Where the measures in force come from: the service's snapshot or the store."""
 
     as_of: dt.date | None
+
+    @property
+    def disputes(self) -> Mapping[int, Dispute]:
+        """Records under open objection: at least those of the subject ``rows`` last read."""
 
     def require(self, policy: Policy) -> None: ...
 
@@ -218,9 +240,10 @@ def decide(
     key = subject_key(secret, parsed.identifier)
     decision_id = decision_uuid()
     purpose = request.get("purpose") or (partner.purpose if partner else None)
+    rows = measures.rows(key)
     body: dict[str, Any] = {
         "decision_id": decision_id,
-        **answer(policy, measures.rows(key), action, typed, day),
+        **answer(policy, rows, action, typed, day, measures.disputes),
         "subject": mask(parsed.identifier),
     }
     if partner is not None:

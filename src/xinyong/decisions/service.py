@@ -23,6 +23,7 @@ from xinyong.context import Context
 from xinyong.decisions.decide import Outcome, decide
 from xinyong.decisions.snapshot import Snapshot, load_rows
 from xinyong.errors import StoreBusy
+from xinyong.ledger.objections import open_disputes
 from xinyong.ledger.sources import Source, list_sources
 from xinyong.state.outbox import Change, changes_after, latest_seq, sweep_expiries
 from xinyong.state.runs import current_run
@@ -102,8 +103,11 @@ class Service:
                 self.ctx.store.lock_for_merge(conn)
                 sweep_expiries(conn, run_id, day)
             fresh: list[Change] = []
+            disputes = open_disputes(conn)
             if force or run_id != self.snapshot.run_id or day != self.snapshot_day:
-                self.snapshot = Snapshot.load(conn, day)
+                snapshot = Snapshot.load(conn, day)
+                snapshot.disputes = disputes  # before answers can see the new snapshot
+                self.snapshot = snapshot
                 self.snapshot_day = day
                 self.cursor = latest_seq(conn)
                 if force:
@@ -124,6 +128,7 @@ class Service:
             self.partners = {h: partners[i] for h, i in holders.partners.items()}
             self.sources = {h: sources[i] for h, i in holders.sources.items()}
             self.subject_keys = holders.subjects
+        self.snapshot.disputes = disputes
         # The stamp is taken before reading, so a write that lands meanwhile is seen next tick.
         self._stamp = stamp
         self.feed.extend(fresh)

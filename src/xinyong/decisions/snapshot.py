@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from xinyong.errors import NotEvaluated
+from xinyong.ledger.objections import Dispute, open_disputes
 from xinyong.policy.model import Policy
 from xinyong.state.runs import current_run, require_current
 from xinyong.store.base import Connection
@@ -138,6 +139,8 @@ class Snapshot:
         self.run_id = run_id
         self.as_of = as_of
         self.policy_digest = policy_digest
+        # Records under open objection (few): reloaded whenever the store changed.
+        self.disputes: dict[int, Dispute] = {}
         self.hi = np.empty(0, dtype=np.uint64)
         self.lo = np.empty(0, dtype=np.uint64)
         self._measure = np.empty(0, dtype=np.uint16)
@@ -327,6 +330,7 @@ class StoredMeasures:
         self.conn, self.day = conn, day
         self.run_id: int | None = None
         self.as_of: dt.date | None = None
+        self.disputes: dict[int, Dispute] = {}
 
     def require(self, policy: Policy) -> None:
         run = require_current(self.conn, policy)
@@ -335,4 +339,5 @@ class StoredMeasures:
     def rows(self, key: str) -> list[MeasureRow]:
         if self.run_id is None:
             raise RuntimeError("call require() first")
+        self.disputes = open_disputes(self.conn, [key])
         return load_rows(self.conn, self.run_id, self.day, [key]).get(key, [])

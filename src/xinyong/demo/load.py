@@ -8,9 +8,9 @@ from typing import Any
 
 from xinyong.context import Context
 from xinyong.demo.city import CityFiles
-from xinyong.evaluation.incremental import after_merge
 from xinyong.ledger.ingest import IngestReport, ingest_file
 from xinyong.ledger.sources import add_source, list_sources
+from xinyong.process.hooks import after_merge
 
 # Makes a progress callback for one file: (label) -> context manager yielding the callback.
 ProgressFactory = Callable[[str], AbstractContextManager[Any]]

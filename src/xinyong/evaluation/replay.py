@@ -13,6 +13,7 @@ from typing import Any
 
 from xinyong.context import Context
 from xinyong.engines import get_engine
+from xinyong.ledger.objections import open_disputes
 from xinyong.policy.compiler import compile_policy
 from xinyong.state.explain import Rows, explain, stored_rows
 from xinyong.state.runs import TABLES, require_current
@@ -33,7 +34,8 @@ def subject_state(
         header = {"run_id": None, "as_of": as_of.isoformat(), "replay": True}
     header["policy"] = policy.label
     header["policy_digest"] = policy.digest
-    return {"evaluation": header, **explain(conn, policy, key, rows)}
+    disputes = open_disputes(conn, [key])
+    return {"evaluation": header, **explain(conn, policy, key, rows, disputes)}
 
 
 def _computed(ctx: Context, conn: Connection, key: str, as_of: dt.date) -> Rows:

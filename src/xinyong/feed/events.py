@@ -41,6 +41,9 @@ def _event(policy: Policy, change: Change, subject: str, actions: list[str]) -> 
             "status": change.status,
             "valid_until": change.valid_until.isoformat() if change.valid_until else None,
             "cause": change.cause,
+            "disputed": change.objection_id is not None,
+            "objection": change.objection_id,
+            "objection_due": change.objection_due.isoformat() if change.objection_due else None,
         },
     }
 

@@ -8,6 +8,7 @@ import orjson
 
 from xinyong.ids import parse_subject, subject_key
 from xinyong.ids.regions import region_name
+from xinyong.ledger.objections import open_disputes
 from xinyong.store.base import Connection
 
 _RECORD_COLUMNS = (
@@ -32,6 +33,11 @@ def subject_file(conn: Connection, identifier: str, secret: bytes) -> dict[str, 
     )
     current = _records(conn, "current_records", key)
     history = _records(conn, "records", key)
+    disputes = open_disputes(conn, [key])
+    for r in current:
+        dispute = disputes.get(int(r["event_id"]))
+        if dispute is not None:
+            r.update(dispute.as_dict())
     current_ids = {r["event_id"] for r in current}
     for r in history:
         r["status"] = (

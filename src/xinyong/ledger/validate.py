@@ -383,7 +383,9 @@ WITH n AS (
 ), d AS (
   SELECT c.*, ids.*,
     CASE WHEN regexp_full_match(occ_text, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}')
-      THEN TRY_CAST(occ_text AS DATE) END AS occ,
+      THEN TRY_CAST(occ_text AS DATE)
+      -- A revocation needs only what it revokes: it happens the day it is received.
+      WHEN occ_text IS NULL AND act = 'revoke' THEN DATE {today} END AS occ,
     CASE WHEN regexp_full_match(amt_text, '-?[0-9]{{1,16}}([.][0-9]{{1,2}})?')
       THEN CAST(amt_text AS DECIMAL(18, 2)) END AS amt,
     (left(det_text, 1) = '{{' AND json_valid(det_text)) AS det_ok,
@@ -414,10 +416,13 @@ WITH n AS (
       WHEN srid IS NULL THEN 'source_record_id_missing'
       WHEN sid = '' THEN 'subject_missing'
       WHEN kind IS NULL THEN 'subject_invalid'
-      WHEN cat IS NULL OR NOT cat_known THEN 'category_unknown'
-      WHEN NOT granted THEN 'category_not_granted'
-      WHEN NOT list_contains(subject_kinds, kind) THEN 'subject_kind_not_allowed'
-      WHEN occ_text IS NULL THEN 'occurred_on_missing'
+      -- A revocation may leave out the category: it is the revoked record's.
+      WHEN cat IS NULL AND act = 'revoke' AND sup IS NULL THEN 'supersedes_missing'
+      WHEN cat IS NULL AND act <> 'revoke' THEN 'category_unknown'
+      WHEN cat IS NOT NULL AND NOT cat_known THEN 'category_unknown'
+      WHEN cat IS NOT NULL AND NOT granted THEN 'category_not_granted'
+      WHEN cat IS NOT NULL AND NOT list_contains(subject_kinds, kind) THEN 'subject_kind_not_allowed'
+      WHEN occ_text IS NULL AND act <> 'revoke' THEN 'occurred_on_missing'
       WHEN occ IS NULL THEN 'occurred_on_invalid'
       WHEN occ > DATE {today} THEN 'occurred_on_future'
       WHEN amt_text IS NOT NULL AND amt IS NULL THEN 'amount_invalid'
@@ -432,7 +437,9 @@ WITH n AS (
 ), w AS (
   SELECT v.*,
     CASE WHEN reason IS NULL THEN id_key END AS skey,
-    CASE WHEN reason IS NULL THEN {canonical} END AS details_c
+    -- A revocation without a category has no details to check: they are the revoked record's.
+    CASE WHEN reason IS NULL AND cat IS NULL THEN '{{}}'
+         WHEN reason IS NULL THEN {canonical} END AS details_c
   FROM v
 )
 SELECT

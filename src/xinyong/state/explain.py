@@ -7,8 +7,10 @@ explanation; ``stored_rows`` reads a subject's rows of a stored run.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+from xinyong.ledger.objections import Dispute
 from xinyong.policy.model import Policy
 from xinyong.state.runs import TABLES
 from xinyong.store.base import Connection
@@ -62,7 +64,11 @@ def _iso(value: Any) -> str | None:
 
 
 def explain(
-    conn: Connection, policy: Policy, key: str, rows: dict[str, list[dict[str, Any]]]
+    conn: Connection,
+    policy: Policy,
+    key: str,
+    rows: dict[str, list[dict[str, Any]]],
+    disputes: Mapping[int, Dispute] | None = None,
 ) -> dict[str, Any]:
     evidence: dict[str, list[dict[str, Any]]] = {}
     for e in rows["out_list_evidence"]:
@@ -74,6 +80,9 @@ def explain(
     event_ids |= {int(i["event_id"]) for i in rows["out_score_items"]}
     event_ids |= {int(f["event_id"]) for f in rows["out_record_flags"]}
     records = _records_by_id(conn, event_ids)
+    for event_id, dispute in (disputes or {}).items():
+        if event_id in records:
+            records[event_id].update(dispute.as_dict())
     linked = {m["via_subject_key"] for m in rows["out_measures"] if m["via_subject_key"]}
     linked |= {k["org_key"] for k in rows["out_links"]} | {
         k["person_key"] for k in rows["out_links"]
@@ -173,6 +182,12 @@ def explain(
                 "remedy": measure.remedy if measure else None,
             }
         )
+        behind = [int(v["event_id"]) for v in evidence.get(m["trigger_ref"], [])]
+        if m["trigger_kind"] != "list":
+            behind = [int(i["event_id"]) for i in items.get(m["trigger_id"], [])]
+        found = next((disputes[e] for e in behind if e in disputes), None) if disputes else None
+        if found is not None:
+            measures[-1].update(found.as_dict())
 
     flags = []
     for f in rows["out_record_flags"]:

@@ -27,8 +27,12 @@ class Change:
     measure_id: str
     status: str  # "active" (started, or its term changed) or "ended"
     valid_until: dt.date | None
-    cause: str  # records, evaluation or expiry
+    cause: str  # records, evaluation, expiry or objection
     recorded_at: dt.datetime
+    # Set while a record behind the measure is under objection (cause "objection"): the
+    # objection's id and the day its source must decide by.
+    objection_id: str | None = None
+    objection_due: dt.date | None = None
 
 
 def _in_force(source: str, day_param: str = "?") -> str:
@@ -97,10 +101,44 @@ def sweep_expiries(conn: Connection, run_id: int, day: dt.date) -> int:
     return latest_seq(conn) - start
 
 
+def record_dispute(
+    conn: Connection,
+    run_id: int,
+    event_id: int,
+    objection_id: str | None,
+    objection_due: dt.date | None,
+    day: dt.date,
+) -> int:
+    """Tell partners that the measures in force which record ``event_id`` causes are now
+    disputed (an objection was filed), or no longer (``objection_id`` None: it was rejected).
+    The measures stay in force meanwhile; an upheld objection ends them through the ledger."""
+    start = latest_seq(conn)
+    caused = (
+        "(a.trigger_kind = 'list' AND EXISTS (SELECT 1 FROM list_evidence ev"
+        " WHERE ev.run_id = a.run_id AND ev.entry_id = a.trigger_ref AND ev.event_id = ?))"
+        " OR (a.trigger_kind <> 'list' AND EXISTS (SELECT 1 FROM score_items si"
+        " WHERE si.run_id = a.run_id AND si.score_id = a.trigger_id"
+        " AND si.subject_key = COALESCE(a.via_subject_key, a.subject_key) AND si.event_id = ?))"
+    )
+    conn.execute(
+        "INSERT INTO measure_changes (seq, subject_key, measure_id, status, valid_until, cause,"
+        " recorded_at, objection_id, objection_due)"
+        " SELECT ? + row_number() OVER (ORDER BY subject_key, measure_id), subject_key,"
+        f" measure_id, 'active', CASE WHEN until = {literal(FOREVER)} THEN NULL ELSE until END,"
+        " 'objection', ?, ?, ? FROM ("
+        f"  SELECT a.subject_key, a.measure_id, max(COALESCE(a.valid_until, {literal(FOREVER)}))"
+        "   AS until FROM active_measures a WHERE a.run_id = ?"
+        f"   AND (a.valid_until IS NULL OR a.valid_until > ?) AND ({caused})"
+        "   GROUP BY a.subject_key, a.measure_id) m",
+        [start, utcnow(), objection_id, objection_due, run_id, day, event_id, event_id],
+    )
+    return latest_seq(conn) - start
+
+
 def changes_after(conn: Connection, cursor: int, limit: int = 1000) -> list[Change]:
     rows = conn.execute(
-        "SELECT seq, subject_key, measure_id, status, valid_until, cause, recorded_at"
-        " FROM measure_changes WHERE seq > ? ORDER BY seq LIMIT ?",
+        "SELECT seq, subject_key, measure_id, status, valid_until, cause, recorded_at,"
+        " objection_id, objection_due FROM measure_changes WHERE seq > ? ORDER BY seq LIMIT ?",
         [cursor, limit],
     )
     return [Change(int(r[0]), *r[1:]) for r in rows]

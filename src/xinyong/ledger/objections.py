@@ -1,0 +1,168 @@
+"""Objections as ledger facts: which records are disputed, by whom, until when.
+
+An objection names one record of its subject. While it is open the record, and everything
+the record causes, is shown as disputed: in the subject's file, in every decision reason and
+in the change feed. Opening, deciding and reading objections is done here; the workflow
+(deadlines, evidence, notices, the correction an uphold writes) is in process/objections.py.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from xinyong.clock import utcnow
+from xinyong.errors import NotFound, SourceError
+from xinyong.store.base import Connection
+
+OPEN, UPHELD, REJECTED = "open", "upheld", "rejected"
+
+
+@dataclass(frozen=True)
+class Dispute:
+    """What a reason or a feed event says about a disputed record."""
+
+    objection_id: str
+    due_on: dt.date
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "disputed": True,
+            "objection": self.objection_id,
+            "objection_due": self.due_on.isoformat(),
+        }
+
+
+def find_record(conn: Connection, subject_key: str, ref: str) -> dict[str, Any]:
+    """The subject's current record that ``ref`` names: its ``source_record_id``, or
+    ``SOURCE:ID`` where two sources used the same id."""
+    source, sep, srid = ref.partition(":")
+    params: list[Any] = [subject_key, srid if sep else ref]
+    where = "r.subject_key = ? AND r.source_record_id = ?"
+    if sep:
+        where += " AND r.source_id = ?"
+        params.append(source)
+    rows = conn.dicts(
+        "SELECT r.event_id, r.source_id, r.source_record_id, r.category, r.document,"
+        " r.occurred_on FROM current_records r WHERE " + where + " ORDER BY r.source_id",
+        params,
+    )
+    if not rows:
+        raise NotFound(
+            f"The subject has no current record {ref!r}.",
+            hint="`xinyong subject show ID` lists the subject's records with their ids.",
+            code="record_unknown",
+        )
+    if len(rows) > 1:
+        sources = ", ".join(f"{r['source_id']}:{r['source_record_id']}" for r in rows)
+        raise SourceError(
+            f"Two sources used the id {ref!r} for this subject: {sources}.",
+            hint="Name the record as SOURCE:ID.",
+            code="record_ambiguous",
+        )
+    return rows[0]
+
+
+def next_id(conn: Connection, table: str, prefix: str) -> str:
+    """Sequential case ids (rows are never deleted; callers hold the merge lock)."""
+    count = int(conn.scalar(f"SELECT count(*) FROM {table}"))
+    return f"{prefix}-{count + 1:06d}"
+
+
+def add(
+    conn: Connection,
+    *,
+    subject_key: str,
+    record: dict[str, Any],
+    reason: str,
+    channel: str,
+    filed_on: dt.date,
+    due_on: dt.date,
+) -> str:
+    open_already = conn.scalar(
+        "SELECT objection_id FROM objections WHERE event_id = ? AND status = ?",
+        [record["event_id"], OPEN],
+    )
+    if open_already:
+        raise SourceError(
+            f"Objection {open_already} to this record is still open.",
+            hint="Add to it by writing to the source; a record has one open objection at a time.",
+            code="objection_open",
+        )
+    objection_id = next_id(conn, "objections", "OBJ")
+    conn.execute(
+        "INSERT INTO objections (objection_id, subject_key, event_id, source_id,"
+        " source_record_id, category, reason, channel, filed_at, filed_on, due_on, status)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            objection_id,
+            subject_key,
+            record["event_id"],
+            record["source_id"],
+            record["source_record_id"],
+            record["category"],
+            reason,
+            channel,
+            utcnow(),
+            filed_on,
+            due_on,
+            OPEN,
+        ],
+    )
+    return objection_id
+
+
+def get(conn: Connection, objection_id: str) -> dict[str, Any]:
+    rows = conn.dicts("SELECT * FROM objections WHERE objection_id = ?", [objection_id])
+    if not rows:
+        raise NotFound(
+            f"No objection {objection_id!r}.",
+            hint="`xinyong objections list` shows them.",
+            code="objection_unknown",
+        )
+    return rows[0]
+
+
+def decide(
+    conn: Connection, objection_id: str, status: str, reason: str, by: str, on: dt.date
+) -> None:
+    conn.execute(
+        "UPDATE objections SET status = ?, decision_reason = ?, decided_by = ?, decided_at = ?,"
+        " decided_on = ? WHERE objection_id = ?",
+        [status, reason, by, utcnow(), on, objection_id],
+    )
+
+
+def listing(
+    conn: Connection,
+    *,
+    subject_key: str | None = None,
+    source_id: str | None = None,
+    status: str | None = None,
+    overdue_on: dt.date | None = None,
+) -> list[dict[str, Any]]:
+    where: list[str] = ["TRUE"]
+    params: list[Any] = []
+    for column, value in (("subject_key", subject_key), ("source_id", source_id), ("status", status)):
+        if value is not None:
+            where.append(f"{column} = ?")
+            params.append(value)
+    if overdue_on is not None:
+        where.append("status = 'open' AND due_on < ?")
+        params.append(overdue_on)
+    return conn.dicts(
+        "SELECT * FROM objections WHERE " + " AND ".join(where) + " ORDER BY objection_id", params
+    )
+
+
+def open_disputes(conn: Connection, subject_keys: list[str] | None = None) -> dict[int, Dispute]:
+    """Record event id -> its open objection (all subjects, or only ``subject_keys``)."""
+    sql = "SELECT event_id, objection_id, due_on FROM objections WHERE status = 'open'"
+    params: list[Any] = []
+    if subject_keys is not None:
+        if not subject_keys:
+            return {}
+        sql += " AND subject_key IN (" + ", ".join("?" for _ in subject_keys) + ")"
+        params = list(subject_keys)
+    return {int(e): Dispute(str(o), d) for e, o, d in conn.execute(sql, params)}
