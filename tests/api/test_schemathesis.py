@@ -34,7 +34,7 @@ class Target:
     listed: str
 
     def credential(self, path: str) -> str:
-        if path.startswith("/v1/records"):
+        if path.startswith(("/v1/records", "/v1/objections/")):
             return self.credentials["source"]
         if path.startswith("/v1/subjects/"):
             return self.credentials["subject"]
@@ -75,6 +75,10 @@ OPERATIONS = [
     "GET /v1/changes",
     "POST /v1/records",
     "GET /v1/subjects/{subject_id}/access-log",
+    "GET /v1/subjects/{subject_id}/notices",
+    "GET /v1/subjects/{subject_id}/objections",
+    "POST /v1/subjects/{subject_id}/objections",
+    "POST /v1/objections/{objection_id}/decision",
 ]
 
 

@@ -20,20 +20,18 @@ from starlette.types import Receive, Scope, Send
 
 from xinyong.access import log as access_log
 from xinyong.access.partners import Partner
-from xinyong.api import openapi
+from xinyong.api import openapi, subjects
 from xinyong.api.problems import MEDIA_TYPE, render, unauthorized
 from xinyong.api.schemas import check_decision, parse_batch, parse_decision, parse_records
 from xinyong.context import Context
 from xinyong.decisions.service import Service
 from xinyong.errors import (
-    Forbidden,
     MethodNotAllowed,
     NotFound,
     RequestInvalid,
     XinyongError,
 )
 from xinyong.feed.delivery import Deliveries, partner_events
-from xinyong.ids import parse_subject, subject_key
 from xinyong.ids.masking import mask
 from xinyong.ledger.submit import submit_records
 from xinyong.process.hooks import after_merge
@@ -221,17 +219,8 @@ async def records(request: Request) -> Response:
 
 async def subject_access_log(request: Request) -> Response:
     service = _service(request)
-    holder = service.subject_of(_bearer(request))
-    if holder is None:
-        raise unauthorized("subject")
-    parsed = parse_subject(request.path_params["subject_id"])
-    if subject_key(service.secret, parsed.identifier) != holder:
-        raise Forbidden(
-            "This credential belongs to another subject: each subject reads only "
-            "its own access log.",
-            code="credential_other_subject",
-        )
-    entries = await run_in_threadpool(access_log.read, service.ctx.settings.data_dir, holder)
+    parsed, key = subjects.holder(request)
+    entries = await run_in_threadpool(access_log.read, service.ctx.settings.data_dir, key)
     for e in entries:
         e.pop("subject_key", None)
     return _json({"subject": mask(parsed.identifier), "entries": entries})
@@ -295,6 +284,15 @@ ROUTES = [
     Route("/v1/changes", changes, methods=["GET"]),
     Route("/v1/records", records, methods=["POST"]),
     Route("/v1/subjects/{subject_id}/access-log", subject_access_log, methods=["GET"]),
+    Route("/v1/subjects/{subject_id}/notices", subjects.subject_notices, methods=["GET"]),
+    Route(
+        "/v1/subjects/{subject_id}/objections",
+        subjects.subject_objections,
+        methods=["GET", "POST"],
+    ),
+    Route(
+        "/v1/objections/{objection_id}/decision", subjects.objection_decision, methods=["POST"]
+    ),
 ]
 
 

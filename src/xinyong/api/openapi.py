@@ -22,8 +22,15 @@ MODELS: list[type[BaseModel]] = [
     schemas.RecordsRequest,
     schemas.RecordsResponse,
     schemas.AccessLogResponse,
+    schemas.NoticesResponse,
+    schemas.ObjectionRequest,
+    schemas.Objection,
+    schemas.ObjectionsResponse,
+    schemas.ObjectionDecisionRequest,
     schemas.ProblemDocument,
 ]
+
+_SUBJECT_ID = {"name": "subject_id", "in": "path", "required": True, "schema": {"type": "string"}}
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -34,7 +41,8 @@ def _problems(*statuses: int) -> dict[str, Any]:
     text = {
         401: "Missing or unknown credential.",
         403: "Outside the credential's grant.",
-        413: "Too many items.",
+        404: "No such objection or record.",
+        413: "Too many items, or a body too large.",
         422: "Malformed identifier, body or parameter.",
         503: "Nothing evaluated yet.",
     }
@@ -47,9 +55,12 @@ def _problems(*statuses: int) -> dict[str, Any]:
     }
 
 
-def _ok(name: str, description: str) -> dict[str, Any]:
+def _ok(name: str, description: str, status: int = 200) -> dict[str, Any]:
     return {
-        "200": {"description": description, "content": {"application/json": {"schema": _ref(name)}}}
+        str(status): {
+            "description": description,
+            "content": {"application/json": {"schema": _ref(name)}},
+        }
     }
 
 
@@ -198,6 +209,62 @@ def document(policy: Policy) -> dict[str, Any]:
                     "responses": {
                         **_ok("AccessLogResponse", "Every access, oldest first."),
                         **_problems(401, 403, 422),
+                    },
+                }
+            },
+            "/v1/subjects/{subject_id}/notices": {
+                "get": {
+                    "operationId": "notices",
+                    "summary": "What the subject was told, newest first (the subject's own "
+                    "credential)",
+                    "security": [{"subject": []}],
+                    "parameters": [_SUBJECT_ID],
+                    "responses": {
+                        **_ok("NoticesResponse", "Notices in Chinese and English."),
+                        **_problems(401, 403, 422),
+                    },
+                }
+            },
+            "/v1/subjects/{subject_id}/objections": {
+                "get": {
+                    "operationId": "objections",
+                    "summary": "The subject's objections and their deadlines",
+                    "security": [{"subject": []}],
+                    "parameters": [_SUBJECT_ID],
+                    "responses": {
+                        **_ok("ObjectionsResponse", "Every objection, oldest first."),
+                        **_problems(401, 403, 422),
+                    },
+                },
+                "post": {
+                    "operationId": "fileObjection",
+                    "summary": "Object to one of the subject's records: it is disputed at once",
+                    "security": [{"subject": []}],
+                    "parameters": [_SUBJECT_ID],
+                    "requestBody": _body("ObjectionRequest"),
+                    "responses": {
+                        **_ok("Objection", "The objection, with its deadline.", 201),
+                        **_problems(401, 403, 404, 413, 422),
+                    },
+                },
+            },
+            "/v1/objections/{objection_id}/decision": {
+                "post": {
+                    "operationId": "decideObjection",
+                    "summary": "Decide an objection (the source that submitted the record)",
+                    "security": [{"source": []}],
+                    "parameters": [
+                        {
+                            "name": "objection_id",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string"},
+                        }
+                    ],
+                    "requestBody": _body("ObjectionDecisionRequest"),
+                    "responses": {
+                        **_ok("Objection", "The objection, decided."),
+                        **_problems(401, 403, 404, 422),
                     },
                 }
             },

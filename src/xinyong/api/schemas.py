@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from xinyong.errors import RequestInvalid, TooLarge
 
@@ -258,3 +258,73 @@ def parse_records(obj: Any) -> list[dict[str, Any]]:
     if bad:
         raise _invalid([{"loc": f"records.{i}", "msg": "must be a JSON object"} for i in bad[:20]])
     return items
+
+
+# -- due process --------------------------------------------------------------------------
+
+MAX_EVIDENCE_BODY = 16 * 2**20  # an objection with its evidence files, base64-encoded
+
+
+class EvidenceFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(max_length=200, description="The file's name, e.g. receipt.pdf.")
+    content_base64: str = Field(description="The file's bytes, base64-encoded (10 MiB at most).")
+
+
+class ObjectionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    record: str = Field(
+        max_length=200,
+        description="The record as the subject's file shows it: its source_record_id, or "
+        "SOURCE:ID where two sources used the same id.",
+    )
+    reason: str = Field(max_length=4000, description="Why the record is wrong, in words.")
+    evidence: list[EvidenceFile] = Field(default_factory=list, max_length=5)
+
+
+class ObjectionDecisionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    uphold: bool = Field(description="True: the objection is well founded (the record is revoked).")
+    reason: str = Field(max_length=4000, description="Why, in words the subject will read.")
+
+
+class Objection(BaseModel):
+    objection: str
+    record: str
+    source: str
+    category: str
+    reason: str
+    channel: str
+    filed_on: str
+    due_on: str
+    status: Literal["open", "upheld", "rejected"]
+    overdue: bool
+    decided_on: str | None
+    decision_reason: str | None
+    evidence: list[dict[str, Any]]
+
+
+class ObjectionsResponse(BaseModel):
+    subject: str
+    objections: list[Objection]
+
+
+class NoticesResponse(BaseModel):
+    subject: str
+    notices: list[dict[str, Any]]
+
+
+def parse_model(model: type[BaseModel], obj: Any) -> Any:
+    """A request body as ``model``, or RequestInvalid listing each field that is wrong."""
+    try:
+        return model.model_validate(obj)
+    except ValidationError as exc:
+        raise _invalid(
+            [
+                {"loc": ".".join(str(p) for p in e["loc"]) or "body", "msg": e["msg"]}
+                for e in exc.errors()[:20]
+            ]
+        ) from None

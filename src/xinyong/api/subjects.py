@@ -1,0 +1,155 @@
+"""The subject's own routes (with the subject's credential) and a source's decision on an
+objection (with the source's credential). Logic lives in process/; this only translates."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+import orjson
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from xinyong.api.problems import unauthorized
+from xinyong.api.schemas import (
+    MAX_EVIDENCE_BODY,
+    ObjectionDecisionRequest,
+    ObjectionRequest,
+    parse_model,
+)
+from xinyong.decisions.service import Service
+from xinyong.errors import Forbidden, RequestInvalid, TooLarge
+from xinyong.ids import SubjectId, parse_subject, subject_key
+from xinyong.ids.masking import mask
+from xinyong.process import notices
+from xinyong.process.objections import decide_objection, file_objection, list_objections
+
+JSON = "application/json"
+
+
+def _json(body: Any, status: int = 200) -> Response:
+    return Response(orjson.dumps(body), status_code=status, media_type=JSON)
+
+
+def _bearer(request: Request) -> str | None:
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+
+def _service(request: Request) -> Service:
+    service: Service = request.app.state.service
+    return service
+
+
+def holder(request: Request) -> tuple[SubjectId, str]:
+    """The subject named in the path, whose credential the request must carry."""
+    service = _service(request)
+    key = service.subject_of(_bearer(request))
+    if key is None:
+        raise unauthorized("subject")
+    parsed = parse_subject(request.path_params["subject_id"])
+    if subject_key(service.secret, parsed.identifier) != key:
+        raise Forbidden(
+            "This credential belongs to another subject: each subject reads and acts on its "
+            "own file only.",
+            code="credential_other_subject",
+        )
+    return parsed, key
+
+
+async def read_json(request: Request, limit: int) -> Any:
+    """The body as JSON, refused unread when it announces more than ``limit`` bytes, and
+    cut off when it sends more."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise TooLarge(f"The body has {int(declared):,} bytes; at most {limit:,} are taken.")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise TooLarge(f"The body has more than {limit:,} bytes; at most {limit:,} are taken.")
+        chunks.append(chunk)
+    try:
+        return orjson.loads(b"".join(chunks))
+    except orjson.JSONDecodeError as exc:
+        raise RequestInvalid(
+            f"The body is not valid JSON: {exc}.",
+            hint="Send a JSON object with Content-Type: application/json.",
+            code="body_malformed",
+        ) from None
+
+
+async def subject_notices(request: Request) -> Response:
+    service = _service(request)
+    parsed, key = holder(request)
+
+    def work() -> list[dict[str, Any]]:
+        with service.store_lock, service.ctx.store.transaction() as conn:
+            found = notices.listing(conn, key)
+        for n in found:
+            n.pop("subject_key", None)
+        return found
+
+    return _json({"subject": mask(parsed.identifier), "notices": await run_in_threadpool(work)})
+
+
+async def subject_objections(request: Request) -> Response:
+    service = _service(request)
+    parsed, _key = holder(request)
+    if request.method == "GET":
+
+        def listing() -> list[dict[str, Any]]:
+            with service.store_lock:
+                return list_objections(service.ctx, identifier=parsed.identifier)
+
+        found = await run_in_threadpool(listing)
+        return _json({"subject": mask(parsed.identifier), "objections": found})
+    wanted: ObjectionRequest = parse_model(
+        ObjectionRequest, await read_json(request, MAX_EVIDENCE_BODY)
+    )
+    files = []
+    for index, f in enumerate(wanted.evidence):
+        try:
+            files.append((f.name, base64.b64decode(f.content_base64, validate=True)))
+        except (binascii.Error, ValueError):
+            raise RequestInvalid(
+                "An evidence file is not valid base64.",
+                errors=[{"loc": f"evidence.{index}.content_base64", "msg": "not base64"}],
+            ) from None
+
+    def work() -> dict[str, Any]:
+        with service.store_lock:
+            filed = file_objection(
+                service.ctx, parsed.identifier, wanted.record, wanted.reason, files=files, channel="api"
+            )
+        service.refresh()  # decisions show the dispute before we answer
+        return filed
+
+    return _json(await run_in_threadpool(work), status=201)
+
+
+async def objection_decision(request: Request) -> Response:
+    service = _service(request)
+    source = service.source(_bearer(request))
+    if source is None:
+        raise unauthorized("source")
+    wanted: ObjectionDecisionRequest = parse_model(
+        ObjectionDecisionRequest, await read_json(request, 64 * 1024)
+    )
+
+    def work() -> dict[str, Any]:
+        with service.store_lock:
+            decided = decide_objection(
+                service.ctx,
+                request.path_params["objection_id"],
+                uphold=wanted.uphold,
+                reason=wanted.reason,
+                by=f"source:{source.source_id}",
+                as_source=source.source_id,
+            )
+        service.refresh()
+        return decided
+
+    return _json(await run_in_threadpool(work))
