@@ -39,6 +39,20 @@ class Settings(BaseSettings):
     # A TOML file of working-day calendar years ([years.YYYY] holidays and workdays) that the
     # built-in calendar lacks or that a deployment corrects (docs/due-process.md).
     calendar: Path | None = None
+    # Where notices to subjects go, comma-separated: file (DATA_DIR/notices/outbox, always
+    # possible), email (needs XINYONG_SMTP_URL and the subject's e-mail address), sms (needs
+    # XINYONG_SMS_URL and the subject's phone number). Nothing ever goes to anyone else.
+    notice_channels: str = "file"
+    # SMTP server for e-mailed notices, as smtp://host:port (smtps:// for implicit TLS).
+    smtp_url: str | None = None
+    # The From address of e-mailed notices.
+    smtp_from: str = "notices@xinyong.invalid"
+    # HTTP SMS gateway for notices by text message: POST {"to", "text", "id"} as JSON.
+    sms_url: str | None = None
+    # Attempts per notice and channel before its delivery is reported as failed.
+    notice_attempts: int = 6
+    # Days before a listing's term or a record's publicity ends that the subject is told.
+    notice_lead_days: int = 30
     # NATS server (nats://127.0.0.1:4222) whose JetStream stream XINYONG_CHANGES receives the
     # change feed from `xinyong serve`; unset, nothing is published to NATS.
     nats_url: str | None = None

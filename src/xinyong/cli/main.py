@@ -23,6 +23,7 @@ from xinyong.cli.decide import decide
 from xinyong.cli.demo import demo
 from xinyong.cli.evaluate import evaluate
 from xinyong.cli.ingest import ingest
+from xinyong.cli.maintain import maintain
 from xinyong.cli.output import console, handle_errors, print_json
 from xinyong.cli.serve import serve
 from xinyong.cli.state import context
@@ -93,6 +94,7 @@ app.command()(demo)
 app.command()(evaluate)
 app.command()(decide)
 app.command()(serve)
+app.command()(maintain)
 app.add_typer(sources.app, name="sources")
 app.add_typer(partners.app, name="partners")
 app.add_typer(catalog.app, name="catalog")

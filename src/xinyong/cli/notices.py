@@ -8,7 +8,7 @@ from rich.table import Table
 from xinyong.cli.output import console, handle_errors, print_json
 from xinyong.cli.state import context
 from xinyong.ids import parse_subject, subject_key
-from xinyong.process import notices
+from xinyong.process import channels, notices
 
 app = typer.Typer(help="Notices to subjects: list them, deliver them.", no_args_is_help=True)
 
@@ -49,3 +49,21 @@ def list_(
             ", ".join(f"{c}: {s}" for c, s in n["delivery"].items()) or "pending",
         )
     console.print(table)
+
+
+@app.command("deliver")
+@handle_errors
+def deliver(
+    ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="Print as JSON.")
+) -> None:
+    """Send the notices that are due on every channel of XINYONG_NOTICE_CHANNELS (file,
+    email, sms), retrying failed ones with growing waits."""
+    report = channels.deliver(context(ctx))
+    if as_json:
+        print_json(report.as_dict())
+        return
+    console.print(
+        f"Delivered {report.delivered:,}, retrying {report.retrying:,}, failed {report.failed:,}."
+    )
+    for channel, counts in sorted(report.by_channel.items()):
+        console.print(f"  {channel}: " + ", ".join(f"{k} {v:,}" for k, v in sorted(counts.items())))

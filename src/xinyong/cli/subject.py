@@ -19,6 +19,8 @@ from xinyong.evaluation.replay import subject_state
 from xinyong.ids import parse_subject, subject_key
 from xinyong.ids.masking import mask
 from xinyong.ledger.queries import subject_file
+from xinyong.process import channels
+from xinyong.process.remedies import remedies
 from xinyong.store.base import Connection
 
 app = typer.Typer(help="Show what the ledger holds about a subject.", no_args_is_help=True)
@@ -171,3 +173,67 @@ def credential(
         return
     console.print(f"Credential for {mask(parsed.identifier)}: [bold]{issued}[/]")
     err_console.print("[yellow]Hand it to the subject now: it is shown only once.[/]")
+
+
+@app.command("contact")
+@handle_errors
+def contact(
+    ctx: typer.Context,
+    identifier: str = typer.Argument(..., help="The subject's identity number or credit code."),
+    email: str | None = typer.Option(None, "--email", help="The subject's own e-mail address."),
+    phone: str | None = typer.Option(None, "--phone", help="The subject's own mobile number."),
+    as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
+) -> None:
+    """Where this subject's notices go: the subject's own address, used for notices only
+    (replaces what was there; give neither option to remove it)."""
+    app_ctx = context(ctx)
+    parsed = parse_subject(identifier)
+    key = subject_key(app_ctx.secret, parsed.identifier)
+    with app_ctx.store.transaction() as conn:
+        saved = channels.set_contact(conn, key, email=email, phone=phone)
+    if as_json:
+        print_json({"subject": mask(parsed.identifier), **saved})
+        return
+    shown = ", ".join(f"{k} {v}" for k, v in saved.items() if v) or "no address (file outbox only)"
+    console.print(f"Notices to {mask(parsed.identifier)} go to: {shown}")
+
+
+@app.command("remedies")
+@handle_errors
+def remedies_(
+    ctx: typer.Context,
+    identifier: str = typer.Argument(..., help="The subject's identity number or credit code."),
+    as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
+) -> None:
+    """For each measure in force: the day it ends by itself, the record whose removal or
+    repair would end it, the authority to ask, and any open objection."""
+    app_ctx = context(ctx)
+    with app_ctx.store.transaction() as conn:
+        found = remedies(app_ctx, conn, identifier)
+    if as_json:
+        print_json(found)
+        return
+    if not found["measures"]:
+        console.print(f"No measure is in force for {found['subject']}.")
+        return
+    for m in found["measures"]:
+        ends = m["ends_by_itself_on"] or "not by itself"
+        console.print(f"\n[bold]{m['label']}[/] ({', '.join(m['actions'])}); ends: {ends}")
+        if m["via"]:
+            console.print(f"  Applies as {m['via']['role']} of {m['via']['identifier']}.")
+        for r in m["records"]:
+            who = r["authority"]["name"] or r["authority"]["source"]
+            console.print(
+                f"  Record {r['record']} ({r['category']}, {r['document'] or 'no document'}): "
+                f"{r['ends_it']}. Ask: {who}.",
+                highlight=False,
+            )
+            if r["repair_from"]:
+                console.print(f"  Repair may be applied for from {r['repair_from']}.")
+            if r["disputed"]:
+                console.print(
+                    f"  [yellow]Objection {r['objection']} open, to be decided by "
+                    f"{r['objection_due']}.[/]"
+                )
+        if m["remedy"]:
+            console.print(f"  Remedy: {m['remedy']}", highlight=False)

@@ -80,6 +80,16 @@ class Calendar:
         return count
 
 
+def add_months(day: dt.date, months: int) -> dt.date:
+    """The same day ``months`` later, or the month's last day where it has no such day
+    (31 January + 1 month is 28 or 29 February), as SQL date arithmetic counts."""
+    total = day.year * 12 + day.month - 1 + months
+    year, month = divmod(total, 12)
+    month += 1
+    last = (dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)).day
+    return dt.date(year, month, min(day.day, last))
+
+
 def _dates(values: object, where: str) -> frozenset[dt.date]:
     if not isinstance(values, list):
         raise ConfigurationError(f"{where} must be a list of dates (YYYY-MM-DD).")

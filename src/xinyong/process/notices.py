@@ -109,28 +109,80 @@ def listing(
 # -- from the outbox ---------------------------------------------------------------------
 
 
+def add_many(
+    conn: Connection, rows: list[tuple[str, str, str, dict[str, Any]]], on: dt.date
+) -> int:
+    """Write notices in bulk: (subject key, kind, dedupe key, body). Those whose dedupe key
+    exists already are skipped. Returns how many were written."""
+    if not rows:
+        return 0
+    keys = [r[2] for r in rows]
+    seen: set[str] = set()
+    for start in range(0, len(keys), 1000):
+        chunk = keys[start : start + 1000]
+        marks = ", ".join("?" for _ in chunk)
+        seen |= {
+            k
+            for (k,) in conn.execute(
+                f"SELECT dedupe_key FROM notices WHERE dedupe_key IN ({marks})", chunk
+            )
+        }
+    fresh = [r for r in rows if r[2] not in seen]
+    first = int(conn.scalar("SELECT COALESCE(max(notice_id), 0) + 1 FROM notices"))
+    now = utcnow()
+    for start in range(0, len(fresh), 500):
+        batch = fresh[start : start + 500]
+        values = ", ".join("(?, ?, ?, ?, ?, ?, ?)" for _ in batch)
+        params: list[Any] = []
+        for offset, (key, kind, dedupe, body) in enumerate(batch):
+            params += [
+                first + start + offset,
+                key,
+                kind,
+                dedupe,
+                now,
+                on,
+                orjson.dumps(body).decode(),
+            ]
+        conn.execute(
+            "INSERT INTO notices (notice_id, subject_key, kind, dedupe_key, created_at, created_on,"
+            f" body) VALUES {values}",
+            params,
+        )
+    return len(fresh)
+
+
 def from_changes(ctx: Context, conn: Connection) -> int:
-    """Notices for every measure change after the cursor; advances it. Returns how many."""
+    """Notices for every measure change after the cursor; advances it. Returns how many.
+
+    Set-based: one query for the triggers of all started measures and one for the records
+    behind them, however many changes a batch run made."""
     cursor = int(get_meta(conn, CURSOR) or 0)
+    day = today(ctx.settings.timezone)
+    run = current_run(conn)
     made = 0
     while True:
-        changes = changes_after(conn, cursor, 5000)
+        changes = changes_after(conn, cursor, 20_000)
         if not changes:
             break
-        for change in changes:
-            made += _from_change(ctx, conn, change) is not None
-            cursor = change.seq
+        cursor = changes[-1].seq
+        told = [
+            c for c in changes if c.cause != "objection" and c.measure_id in ctx.policy.measures
+        ]
+        triggers = _triggers(conn, run, [c for c in told if c.status != "ended"])
+        rows: list[tuple[str, str, str, dict[str, Any]]] = []
+        for change in told:
+            kind, body = _body(ctx, change, triggers.get((change.subject_key, change.measure_id)))
+            rows.append((change.subject_key, kind, f"change:{change.seq}", body))
+        made += add_many(conn, rows, day)
     set_meta(conn, CURSOR, str(cursor))
     return made
 
 
-def _from_change(ctx: Context, conn: Connection, change: Change) -> int | None:
-    if change.cause == "objection":
-        return None  # the objection's own notices say it
-    measure = ctx.policy.measures.get(change.measure_id)
-    if measure is None:
-        return None
-    day = today(ctx.settings.timezone)
+def _body(
+    ctx: Context, change: Change, trigger: dict[str, Any] | None
+) -> tuple[str, dict[str, Any]]:
+    measure = ctx.policy.measures[change.measure_id]
     facts: dict[str, Any] = {
         "label": measure.label,
         "day": change.recorded_at.date().isoformat(),
@@ -153,58 +205,75 @@ def _from_change(ctx: Context, conn: Connection, change: Change) -> int | None:
         facts["cause"] = causes.get(change.cause, change.cause)
         kind = "measure_ended"
     else:
-        trigger, via, records = _trigger(conn, change)
-        facts["trigger"] = trigger
-        facts["via"] = via
-        extra["records"] = records
-        extra.update(how_to_object(ctx, records))
+        trigger = trigger or {"trigger": "", "via": "", "records": []}
+        facts["trigger"] = _trigger_label(ctx, trigger["trigger"])
+        facts["via"] = trigger["via"]
+        extra["records"] = trigger["records"]
+        extra.update(how_to_object(ctx, trigger["records"]))
         kind = "measure_started"
-    return add(
-        conn,
-        change.subject_key,
-        kind,
-        facts,
-        dedupe_key=f"change:{change.seq}",
-        on=day,
-        extra=extra,
-    )
+    day = today(ctx.settings.timezone)
+    return kind, {"kind": kind, "on": day.isoformat(), **render(kind, facts), **extra}
 
 
-def _trigger(conn: Connection, change: Change) -> tuple[str, str, list[dict[str, Any]]]:
-    """What triggered the measure (a list or a score), through which organisation, and the
-    records behind it, from the current run."""
-    run = current_run(conn)
-    if run is None:
-        return "", "", []
-    rows = conn.dicts(
-        "SELECT a.trigger_kind, a.trigger_id, a.trigger_ref, a.role, s.identifier AS via"
-        " FROM active_measures a LEFT JOIN subjects s ON s.subject_key = a.via_subject_key"
-        " WHERE a.run_id = ? AND a.subject_key = ? AND a.measure_id = ? ORDER BY a.trigger_id",
-        [run["run_id"], change.subject_key, change.measure_id],
-    )
-    if not rows:
-        return "", "", []
-    first = rows[0]
-    trigger = f"{first['trigger_kind']} {first['trigger_id']}"
-    via = f"As {first['role']} of {mask(first['via'])}. " if first["via"] else ""
-    if first["trigger_kind"] == "list":
-        sql = (
-            "SELECT DISTINCT r.source_id, r.source_record_id, r.category, r.document,"
+def _trigger_label(ctx: Context, trigger: str) -> str:
+    """"list judicial_defaulters" -> the list's label, as a person reads it."""
+    kind, _, rule_id = trigger.partition(" ")
+    rule = ctx.policy.lists.get(rule_id) if kind == "list" else ctx.policy.scores.get(rule_id)
+    return f"{rule.label} ({rule_id})" if rule else trigger
+
+
+def _triggers(
+    conn: Connection, run: dict[str, Any] | None, started: list[Change]
+) -> dict[tuple[str, str], dict[str, Any]]:
+    """(subject, measure) -> what triggered it (a list or a score), through which
+    organisation, and the records behind it, from the current run."""
+    if run is None or not started:
+        return {}
+    run_id = int(run["run_id"])
+    conn.execute("CREATE TEMP TABLE notice_pairs (subject_key VARCHAR, measure_id VARCHAR)")
+    try:
+        pairs = sorted({(c.subject_key, c.measure_id) for c in started})
+        for start in range(0, len(pairs), 500):
+            chunk = pairs[start : start + 500]
+            conn.execute(
+                "INSERT INTO notice_pairs VALUES " + ", ".join("(?, ?)" for _ in chunk),
+                [v for pair in chunk for v in pair],
+            )
+        found: dict[tuple[str, str], dict[str, Any]] = {}
+        for row in conn.dicts(
+            "SELECT a.subject_key, a.measure_id, min(a.trigger_kind) AS trigger_kind,"
+            " min(a.trigger_id) AS trigger_id, min(a.trigger_ref) AS trigger_ref,"
+            " min(a.role) AS role, min(s.identifier) AS via FROM active_measures a"
+            " JOIN notice_pairs p ON p.subject_key = a.subject_key AND p.measure_id = a.measure_id"
+            " LEFT JOIN subjects s ON s.subject_key = a.via_subject_key"
+            " WHERE a.run_id = ? GROUP BY a.subject_key, a.measure_id",
+            [run_id],
+        ):
+            via = f"As {row['role']} of {mask(row['via'])}. " if row["via"] else ""
+            found[(row["subject_key"], row["measure_id"])] = {
+                "trigger": f"{row['trigger_kind']} {row['trigger_id']}",
+                "via": via,
+                "ref": row["trigger_ref"] if row["trigger_kind"] == "list" else None,
+                "records": [],
+            }
+        by_entry: dict[str, list[dict[str, Any]]] = {}
+        for r in conn.dicts(
+            "SELECT DISTINCT ev.entry_id, r.source_id, r.source_record_id, r.category, r.document,"
             " CAST(r.occurred_on AS VARCHAR) AS occurred_on FROM list_evidence ev"
-            " JOIN records r ON r.event_id = ev.event_id"
-            " WHERE ev.run_id = ? AND ev.entry_id = ? ORDER BY r.source_record_id"
-        )
-        params = [run["run_id"], first["trigger_ref"]]
-    else:
-        sql = (
-            "SELECT DISTINCT r.source_id, r.source_record_id, r.category, r.document,"
-            " CAST(r.occurred_on AS VARCHAR) AS occurred_on FROM score_items si"
-            " JOIN records r ON r.event_id = si.event_id"
-            " WHERE si.run_id = ? AND si.score_id = ? AND si.subject_key = ?"
-            " ORDER BY r.source_record_id"
-        )
-        params = [run["run_id"], first["trigger_id"], change.subject_key]
-    return trigger, via, conn.dicts(sql, params)
+            " JOIN records r ON r.event_id = ev.event_id WHERE ev.run_id = ? AND ev.entry_id IN"
+            " (SELECT a.trigger_ref FROM active_measures a JOIN notice_pairs p"
+            "  ON p.subject_key = a.subject_key AND p.measure_id = a.measure_id"
+            "  WHERE a.run_id = ? AND a.trigger_kind = 'list')"
+            " ORDER BY ev.entry_id, r.source_record_id",
+            [run_id, run_id],
+        ):
+            entry = r.pop("entry_id")
+            by_entry.setdefault(entry, []).append(r)
+        for trigger in found.values():
+            trigger["records"] = by_entry.get(trigger.pop("ref") or "", [])
+        return found
+    finally:
+        conn.execute("DROP TABLE IF EXISTS notice_pairs")
 
 
 def how_to_object(ctx: Context, records: list[dict[str, Any]]) -> dict[str, Any]:

@@ -37,7 +37,7 @@ def _records_by_id(conn: Connection, ids: set[int]) -> dict[int, dict[str, Any]]
         return {}
     marks = ", ".join("?" for _ in ids)
     rows = conn.dicts(
-        "SELECT event_id, category, occurred_on, document, source_id FROM records"
+        "SELECT event_id, category, occurred_on, document, source_id, source_record_id FROM records"
         f" WHERE event_id IN ({marks})",
         sorted(ids),
     )

@@ -1,0 +1,96 @@
+"""`xinyong maintain`: what the law ends or requires by the passing of time, once a day.
+
+It records the ends of terms and periods that ran out (the change feed tells partners),
+makes the notices that are due (measure changes not yet told, listings and publicity
+periods ending within the lead time, objections overdue), delivers them, and appends one
+audit entry. Every step is idempotent: a second run on the same day changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from typing import Any
+
+from xinyong import audit
+from xinyong.clock import today
+from xinyong.context import Context
+from xinyong.errors import ConfigurationError
+from xinyong.process import channels, notices
+from xinyong.process.objections import notify_overdue
+from xinyong.state.outbox import sweep_expiries
+from xinyong.state.runs import current_run
+from xinyong.store.base import Connection
+
+
+def maintain(ctx: Context, as_of: dt.date | None = None, *, deliver: bool = True) -> dict[str, Any]:
+    started = time.perf_counter()
+    day = as_of or today(ctx.settings.timezone)
+    if day > today(ctx.settings.timezone):
+        raise ConfigurationError(
+            f"--as-of {day} is in the future.", hint="Maintain today or a past date."
+        )
+    report: dict[str, Any] = {"as_of": day.isoformat()}
+    with ctx.store.transaction() as conn:
+        ctx.store.lock_for_merge(conn)
+        run = current_run(conn)
+        report["expired"] = sweep_expiries(conn, int(run["run_id"]), day) if run else 0
+        report["notices_from_changes"] = notices.from_changes(ctx, conn)
+        report["notices_ending"] = _ending(ctx, conn, int(run["run_id"]), day) if run else 0
+        report["notices_overdue"] = notify_overdue(ctx, conn, day)
+        changed = {k: v for k, v in report.items() if k != "as_of" and v}
+        if changed:
+            audit.append(
+                conn, actor="maintain", action="maintain", obj=day.isoformat(), payload=changed
+            )
+    if deliver:
+        report["delivery"] = channels.deliver(ctx).as_dict()
+    report["seconds"] = round(time.perf_counter() - started, 3)
+    return report
+
+
+def _ending(ctx: Context, conn: Connection, run_id: int, day: dt.date) -> int:
+    """Notices ahead of the end of a listing's term and of a record's publicity (its points
+    in a score), ``notice_lead_days`` before; each once."""
+    lead = day + dt.timedelta(days=ctx.settings.notice_lead_days)
+    made = 0
+    for row in conn.dicts(
+        "SELECT subject_key, list_id, entry_id, ends_on FROM list_entries WHERE run_id = ?"
+        " AND status = 'active' AND ends_on > ? AND ends_on <= ?",
+        [run_id, day, lead],
+    ):
+        rule = ctx.policy.lists.get(row["list_id"])
+        label = rule.label if rule else row["list_id"]
+        made += (
+            notices.add(
+                conn,
+                row["subject_key"],
+                "term_ending",
+                {"label": label, "until": row["ends_on"].isoformat()},
+                dedupe_key=f"ending:{row['entry_id']}:{row['ends_on']}",
+                on=day,
+                extra={"list": row["list_id"], "legal_basis": rule.legal_basis if rule else None},
+            )
+            is not None
+        )
+    for row in conn.dicts(
+        "SELECT s.subject_key, s.score_id, s.event_id, s.counts_until, r.source_record_id,"
+        " r.category FROM score_items s JOIN records r ON r.event_id = s.event_id"
+        " WHERE s.run_id = ? AND s.points < 0 AND s.counts_until > ? AND s.counts_until <= ?",
+        [run_id, day, lead],
+    ):
+        category = ctx.catalog.categories.get(row["category"])
+        label = f"{category.label if category else row['category']} ({row['source_record_id']})"
+        made += (
+            notices.add(
+                conn,
+                row["subject_key"],
+                "term_ending",
+                {"label": label, "until": row["counts_until"].isoformat()},
+                dedupe_key=f"publicity:{row['event_id']}:{row['score_id']}:{row['counts_until']}",
+                on=day,
+                extra={"record": row["source_record_id"], "score": row["score_id"]},
+            )
+            is not None
+        )
+    return made
