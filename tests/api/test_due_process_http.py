@@ -109,6 +109,15 @@ def test_listed_told_objects_disputed_upheld_delisted_and_told(court: Court) -> 
     with court.client(court.airline) as client:
         events = client.get("/v1/changes", params={"after": 0, "limit": 1000}).json()["events"]
     assert any(e["data"]["disputed"] for e in events)
+    # The person's own file says the same, with what would lift each measure.
+    with court.client(court.subject) as client:
+        mine = client.get(f"/v1/subjects/{DEBTOR}")
+    assert mine.status_code == 200, mine.text
+    whole = mine.json()
+    assert whole["identifier"] == DEBTOR and whole["objections"][0]["status"] == "open"
+    ways = [r for m in whole["remedies"] for r in m["records"]]
+    assert ways and all(r["disputed"] and r["record"] == "L-777" for r in ways)
+    assert all(r["authority"]["name"] == "Dongcheng Court" for r in ways)
 
     # Another source may not decide it; the court does, in time.
     with court.client(court.airline) as client:

@@ -75,6 +75,7 @@ OPERATIONS = [
     "GET /v1/changes",
     "POST /v1/records",
     "GET /v1/subjects/{subject_id}/access-log",
+    "GET /v1/subjects/{subject_id}",
     "GET /v1/subjects/{subject_id}/notices",
     "GET /v1/subjects/{subject_id}/objections",
     "POST /v1/subjects/{subject_id}/objections",

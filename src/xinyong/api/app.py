@@ -21,6 +21,7 @@ from starlette.types import Receive, Scope, Send
 from xinyong.access import log as access_log
 from xinyong.access.partners import Partner
 from xinyong.api import openapi, subjects
+from xinyong.api.background import Maintainer
 from xinyong.api.problems import MEDIA_TYPE, render, unauthorized
 from xinyong.api.schemas import check_decision, parse_batch, parse_decision, parse_records
 from xinyong.context import Context
@@ -284,6 +285,7 @@ ROUTES = [
     Route("/v1/changes", changes, methods=["GET"]),
     Route("/v1/records", records, methods=["POST"]),
     Route("/v1/subjects/{subject_id}/access-log", subject_access_log, methods=["GET"]),
+    Route("/v1/subjects/{subject_id}", subjects.subject_whole_file, methods=["GET"]),
     Route("/v1/subjects/{subject_id}/notices", subjects.subject_notices, methods=["GET"]),
     Route(
         "/v1/subjects/{subject_id}/objections",
@@ -356,9 +358,12 @@ def create_app(ctx: Context | None = None) -> FastDecisions:
         app.state.journal = access_log.Journal(context.settings.data_dir)
         deliveries = Deliveries(service)
         await deliveries.start()
+        maintainer = Maintainer(service)
+        await maintainer.start()
         try:
             yield
         finally:
+            await maintainer.stop()
             await deliveries.stop()
             service.stop()
             app.state.journal.close()

@@ -23,6 +23,7 @@ MODELS: list[type[BaseModel]] = [
     schemas.RecordsResponse,
     schemas.AccessLogResponse,
     schemas.NoticesResponse,
+    schemas.SubjectFile,
     schemas.ObjectionRequest,
     schemas.Objection,
     schemas.ObjectionsResponse,
@@ -208,6 +209,19 @@ def document(policy: Policy) -> dict[str, Any]:
                     ],
                     "responses": {
                         **_ok("AccessLogResponse", "Every access, oldest first."),
+                        **_problems(401, 403, 422),
+                    },
+                }
+            },
+            "/v1/subjects/{subject_id}": {
+                "get": {
+                    "operationId": "subjectFile",
+                    "summary": "The subject's whole file: records, state explained, remedies, "
+                    "objections (the subject's own credential; logged in its access log)",
+                    "security": [{"subject": []}],
+                    "parameters": [_SUBJECT_ID],
+                    "responses": {
+                        **_ok("SubjectFile", "Everything held about the subject."),
                         **_problems(401, 403, 422),
                     },
                 }

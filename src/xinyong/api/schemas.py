@@ -312,6 +312,19 @@ class ObjectionsResponse(BaseModel):
     objections: list[Objection]
 
 
+class SubjectFile(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    identifier: str = Field(description="The subject's own identifier (the subject asks).")
+    kind: str
+    known: bool
+    current_records: list[dict[str, Any]]
+    history: list[dict[str, Any]]
+    state: dict[str, Any] = Field(description="Lists, scores and measures, each explained.")
+    remedies: list[dict[str, Any]] = Field(description="What would lift each measure, and when.")
+    objections: list[Objection]
+
+
 class NoticesResponse(BaseModel):
     subject: str
     notices: list[dict[str, Any]]

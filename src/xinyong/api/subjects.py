@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from xinyong.access import log as access_log
 from xinyong.api.problems import unauthorized
 from xinyong.api.schemas import (
     MAX_EVIDENCE_BODY,
@@ -20,17 +21,20 @@ from xinyong.api.schemas import (
     parse_model,
 )
 from xinyong.decisions.service import Service
-from xinyong.errors import Forbidden, RequestInvalid, TooLarge
+from xinyong.errors import Forbidden, NotEvaluated, RequestInvalid, TooLarge
+from xinyong.evaluation.replay import subject_state
 from xinyong.ids import SubjectId, parse_subject, subject_key
 from xinyong.ids.masking import mask
+from xinyong.ledger.queries import subject_file
 from xinyong.process import notices
 from xinyong.process.objections import decide_objection, file_objection, list_objections
+from xinyong.process.remedies import remedies
 
 JSON = "application/json"
 
 
 def _json(body: Any, status: int = 200) -> Response:
-    return Response(orjson.dumps(body), status_code=status, media_type=JSON)
+    return Response(orjson.dumps(body, default=str), status_code=status, media_type=JSON)
 
 
 def _bearer(request: Request) -> str | None:
@@ -79,6 +83,32 @@ async def read_json(request: Request, limit: int) -> Any:
             hint="Send a JSON object with Content-Type: application/json.",
             code="body_malformed",
         ) from None
+
+
+async def subject_whole_file(request: Request) -> Response:
+    """GET /v1/subjects/{id}: everything held about the subject, its evaluated state
+    explained, the remedies of its measures and its objections (the right of access)."""
+    service = _service(request)
+    parsed, key = holder(request)
+
+    def work() -> dict[str, Any]:
+        with service.store_lock, service.ctx.store.transaction() as conn:
+            data = subject_file(conn, parsed.identifier, service.secret)
+            try:
+                data["state"] = subject_state(service.ctx, conn, key)
+                data["remedies"] = remedies(service.ctx, conn, parsed.identifier)["measures"]
+            except NotEvaluated as exc:
+                data["state"] = {"not_evaluated": exc.message}
+                data["remedies"] = []
+        with service.store_lock:
+            data["objections"] = list_objections(service.ctx, identifier=parsed.identifier)
+        data.pop("subject_key", None)
+        return data
+
+    data = await run_in_threadpool(work)
+    entry = access_log.entry(key, "lookup", "subject", channel="api")
+    await request.app.state.journal.write([entry])
+    return _json(data)
 
 
 async def subject_notices(request: Request) -> Response:

@@ -13,6 +13,8 @@ import os
 import re
 import smtplib
 from collections import Counter
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
@@ -95,21 +97,32 @@ def set_contact(
 # -- delivering ---------------------------------------------------------------------------
 
 
-def deliver(ctx: Context, now: dt.datetime | None = None) -> DeliveryReport:
-    """Deliver what is due on every configured channel; safe to run at any time."""
+def deliver(
+    ctx: Context,
+    now: dt.datetime | None = None,
+    guard: Callable[[], AbstractContextManager[Any]] = nullcontext,
+) -> DeliveryReport:
+    """Deliver what is due on every configured channel; safe to run at any time.
+    ``guard`` is held around each use of the store (the service's store lock), not while
+    sending."""
     chosen = channels(ctx)
     now = now or utcnow()
     report = DeliveryReport()
-    while _deliver_batch(ctx, chosen, now, report):
+    while _deliver_batch(ctx, chosen, now, report, guard):
         pass
     return report
 
 
 def _deliver_batch(
-    ctx: Context, chosen: list[str], now: dt.datetime, report: DeliveryReport, size: int = 2000
+    ctx: Context,
+    chosen: list[str],
+    now: dt.datetime,
+    report: DeliveryReport,
+    guard: Callable[[], AbstractContextManager[Any]],
+    size: int = 2000,
 ) -> bool:
     """Deliver up to ``size`` due deliveries; False when none was due."""
-    with ctx.store.transaction() as conn:
+    with guard(), ctx.store.transaction() as conn:
         ctx.store.lock_for_merge(conn)
         for channel in chosen:
             conn.execute(
@@ -135,7 +148,7 @@ def _deliver_batch(
         outcomes.append((row, status, error))
     if any(row["channel"] == "file" for row, _, _ in outcomes):
         os.sync()  # the outbox files of the batch are on disk before they count as delivered
-    with ctx.store.transaction() as conn:
+    with guard(), ctx.store.transaction() as conn:
         counts: Counter[tuple[str, str]] = Counter()
         for row, status, error in outcomes:
             attempts = int(row["attempts"]) + (status != "no_address")

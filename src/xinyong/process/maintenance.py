@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from xinyong import audit
@@ -23,7 +25,14 @@ from xinyong.state.runs import current_run
 from xinyong.store.base import Connection
 
 
-def maintain(ctx: Context, as_of: dt.date | None = None, *, deliver: bool = True) -> dict[str, Any]:
+def maintain(
+    ctx: Context,
+    as_of: dt.date | None = None,
+    *,
+    deliver: bool = True,
+    guard: Callable[[], AbstractContextManager[Any]] = nullcontext,
+) -> dict[str, Any]:
+    """Maintain as of ``as_of`` (today); ``guard`` is held around each use of the store."""
     started = time.perf_counter()
     day = as_of or today(ctx.settings.timezone)
     if day > today(ctx.settings.timezone):
@@ -31,7 +40,7 @@ def maintain(ctx: Context, as_of: dt.date | None = None, *, deliver: bool = True
             f"--as-of {day} is in the future.", hint="Maintain today or a past date."
         )
     report: dict[str, Any] = {"as_of": day.isoformat()}
-    with ctx.store.transaction() as conn:
+    with guard(), ctx.store.transaction() as conn:
         ctx.store.lock_for_merge(conn)
         run = current_run(conn)
         report["expired"] = sweep_expiries(conn, int(run["run_id"]), day) if run else 0
@@ -44,7 +53,7 @@ def maintain(ctx: Context, as_of: dt.date | None = None, *, deliver: bool = True
                 conn, actor="maintain", action="maintain", obj=day.isoformat(), payload=changed
             )
     if deliver:
-        report["delivery"] = channels.deliver(ctx).as_dict()
+        report["delivery"] = channels.deliver(ctx, guard=guard).as_dict()
     report["seconds"] = round(time.perf_counter() - started, 3)
     return report
 
