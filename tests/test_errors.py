@@ -37,6 +37,7 @@ EXPECTED: dict[type[errors.XinyongError], tuple[int, int]] = {
     errors.PolicyError: (500, 2),
     errors.StoreError: (500, 1),
     errors.EngineError: (500, 1),
+    errors.DeliveryFailed: (500, 1),
     errors.StoreBusy: (503, 4),
     errors.NotEvaluated: (503, 2),
     errors.Unauthenticated: (401, 2),

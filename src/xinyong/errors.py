@@ -170,6 +170,12 @@ class MethodNotAllowed(XinyongError):
         self.allowed = allowed
 
 
+class DeliveryFailed(XinyongError):
+    """A notice channel (an SMTP server, an SMS gateway) did not take a notice; it is retried."""
+
+    code = "delivery_failed"
+
+
 class InternalError(XinyongError):
     """A fault of the service itself; the client learns only that it happened."""
 

@@ -34,7 +34,7 @@ class Target:
     listed: str
 
     def credential(self, path: str) -> str:
-        if path.startswith(("/v1/records", "/v1/objections/")):
+        if path.startswith(("/v1/records", "/v1/objections/", "/v1/repairs/")):
             return self.credentials["source"]
         if path.startswith("/v1/subjects/"):
             return self.credentials["subject"]
@@ -80,6 +80,9 @@ OPERATIONS = [
     "GET /v1/subjects/{subject_id}/objections",
     "POST /v1/subjects/{subject_id}/objections",
     "POST /v1/objections/{objection_id}/decision",
+    "GET /v1/subjects/{subject_id}/repairs",
+    "POST /v1/subjects/{subject_id}/repairs",
+    "POST /v1/repairs/{repair_id}/decision",
 ]
 
 

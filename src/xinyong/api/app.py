@@ -206,9 +206,7 @@ async def records(request: Request) -> Response:
 
     def work() -> dict[str, Any]:
         with service.store_lock:
-            result = submit_records(
-                service.ctx, items, source.source_id, after_merge(service.ctx)
-            )
+            result = submit_records(service.ctx, items, source.source_id, after_merge(service.ctx))
         service.refresh()  # decisions and the feed see the records before we answer
         return result
 
@@ -292,9 +290,9 @@ ROUTES = [
         subjects.subject_objections,
         methods=["GET", "POST"],
     ),
-    Route(
-        "/v1/objections/{objection_id}/decision", subjects.objection_decision, methods=["POST"]
-    ),
+    Route("/v1/objections/{objection_id}/decision", subjects.objection_decision, methods=["POST"]),
+    Route("/v1/subjects/{subject_id}/repairs", subjects.subject_repairs, methods=["GET", "POST"]),
+    Route("/v1/repairs/{repair_id}/decision", subjects.repair_decision, methods=["POST"]),
 ]
 
 

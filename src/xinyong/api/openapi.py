@@ -28,6 +28,10 @@ MODELS: list[type[BaseModel]] = [
     schemas.Objection,
     schemas.ObjectionsResponse,
     schemas.ObjectionDecisionRequest,
+    schemas.RepairRequest,
+    schemas.Repair,
+    schemas.RepairsResponse,
+    schemas.RepairDecisionRequest,
     schemas.ProblemDocument,
 ]
 
@@ -261,6 +265,50 @@ def document(policy: Policy) -> dict[str, Any]:
                         **_problems(401, 403, 404, 413, 422),
                     },
                 },
+            },
+            "/v1/subjects/{subject_id}/repairs": {
+                "get": {
+                    "operationId": "repairs",
+                    "summary": "The subject's credit repair applications",
+                    "security": [{"subject": []}],
+                    "parameters": [_SUBJECT_ID],
+                    "responses": {
+                        **_ok("RepairsResponse", "Every application, oldest first."),
+                        **_problems(401, 403, 422),
+                    },
+                },
+                "post": {
+                    "operationId": "applyForRepair",
+                    "summary": "Apply to repair one of the subject's records (after the minimum "
+                    "period of its tier)",
+                    "security": [{"subject": []}],
+                    "parameters": [_SUBJECT_ID],
+                    "requestBody": _body("RepairRequest"),
+                    "responses": {
+                        **_ok("Repair", "The application, with its deadline.", 201),
+                        **_problems(401, 403, 404, 413, 422),
+                    },
+                },
+            },
+            "/v1/repairs/{repair_id}/decision": {
+                "post": {
+                    "operationId": "decideRepair",
+                    "summary": "Decide a repair application (the authority that decided the record)",
+                    "security": [{"source": []}],
+                    "parameters": [
+                        {
+                            "name": "repair_id",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string"},
+                        }
+                    ],
+                    "requestBody": _body("RepairDecisionRequest"),
+                    "responses": {
+                        **_ok("Repair", "The application, decided."),
+                        **_problems(401, 403, 404, 422),
+                    },
+                }
             },
             "/v1/objections/{objection_id}/decision": {
                 "post": {

@@ -44,6 +44,7 @@ STATUS: dict[type, int] = {
     e.PolicyError: 500,
     e.StoreError: 500,
     e.EngineError: 500,
+    e.DeliveryFailed: 500,
     e.StoreBusy: 503,
     e.NotEvaluated: 503,
     e.Unauthenticated: 401,

@@ -284,6 +284,42 @@ class ObjectionRequest(BaseModel):
     evidence: list[EvidenceFile] = Field(default_factory=list, max_length=5)
 
 
+class RepairRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    record: str = Field(max_length=200, description="The record to repair (its source_record_id).")
+    commitment: str = Field(max_length=4000, description="The subject's public credit commitment.")
+    evidence: list[EvidenceFile] = Field(default_factory=list, max_length=5)
+
+
+class RepairDecisionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    grant: bool = Field(description="True: the repair is granted (from today).")
+    reason: str = Field(max_length=4000, description="Why, in words the subject will read.")
+
+
+class Repair(BaseModel):
+    repair: str
+    record: str
+    source: str
+    category: str
+    commitment: str
+    channel: str
+    applied_on: str
+    due_on: str
+    status: Literal["open", "granted", "refused"]
+    overdue: bool
+    decided_on: str | None
+    decision_reason: str | None
+    evidence: list[dict[str, Any]]
+
+
+class RepairsResponse(BaseModel):
+    subject: str
+    repairs: list[Repair]
+
+
 class ObjectionDecisionRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

@@ -16,8 +16,11 @@ from xinyong.access import log as access_log
 from xinyong.api.problems import unauthorized
 from xinyong.api.schemas import (
     MAX_EVIDENCE_BODY,
+    EvidenceFile,
     ObjectionDecisionRequest,
     ObjectionRequest,
+    RepairDecisionRequest,
+    RepairRequest,
     parse_model,
 )
 from xinyong.decisions.service import Service
@@ -29,6 +32,7 @@ from xinyong.ledger.queries import subject_file
 from xinyong.process import notices
 from xinyong.process.objections import decide_objection, file_objection, list_objections
 from xinyong.process.remedies import remedies
+from xinyong.process.repairs import apply_for_repair, decide_repair, list_repairs
 
 JSON = "application/json"
 
@@ -139,25 +143,88 @@ async def subject_objections(request: Request) -> Response:
     wanted: ObjectionRequest = parse_model(
         ObjectionRequest, await read_json(request, MAX_EVIDENCE_BODY)
     )
-    files = []
-    for index, f in enumerate(wanted.evidence):
-        try:
-            files.append((f.name, base64.b64decode(f.content_base64, validate=True)))
-        except (binascii.Error, ValueError):
-            raise RequestInvalid(
-                "An evidence file is not valid base64.",
-                errors=[{"loc": f"evidence.{index}.content_base64", "msg": "not base64"}],
-            ) from None
+    files = _evidence(wanted.evidence)
 
     def work() -> dict[str, Any]:
         with service.store_lock:
             filed = file_objection(
-                service.ctx, parsed.identifier, wanted.record, wanted.reason, files=files, channel="api"
+                service.ctx,
+                parsed.identifier,
+                wanted.record,
+                wanted.reason,
+                files=files,
+                channel="api",
             )
         service.refresh()  # decisions show the dispute before we answer
         return filed
 
     return _json(await run_in_threadpool(work), status=201)
+
+
+def _evidence(files: list[EvidenceFile]) -> list[tuple[str, bytes]]:
+    decoded = []
+    for index, f in enumerate(files):
+        try:
+            decoded.append((f.name, base64.b64decode(f.content_base64, validate=True)))
+        except (binascii.Error, ValueError):
+            raise RequestInvalid(
+                "An evidence file is not valid base64.",
+                errors=[{"loc": f"evidence.{index}.content_base64", "msg": "not base64"}],
+            ) from None
+    return decoded
+
+
+async def subject_repairs(request: Request) -> Response:
+    service = _service(request)
+    parsed, _key = holder(request)
+    if request.method == "GET":
+
+        def listing() -> list[dict[str, Any]]:
+            with service.store_lock:
+                return list_repairs(service.ctx, identifier=parsed.identifier)
+
+        found = await run_in_threadpool(listing)
+        return _json({"subject": mask(parsed.identifier), "repairs": found})
+    wanted: RepairRequest = parse_model(RepairRequest, await read_json(request, MAX_EVIDENCE_BODY))
+    files = _evidence(wanted.evidence)
+
+    def work() -> dict[str, Any]:
+        with service.store_lock:
+            return apply_for_repair(
+                service.ctx,
+                parsed.identifier,
+                wanted.record,
+                wanted.commitment,
+                files=files,
+                channel="api",
+            )
+
+    return _json(await run_in_threadpool(work), status=201)
+
+
+async def repair_decision(request: Request) -> Response:
+    service = _service(request)
+    source = service.source(_bearer(request))
+    if source is None:
+        raise unauthorized("source")
+    wanted: RepairDecisionRequest = parse_model(
+        RepairDecisionRequest, await read_json(request, 64 * 1024)
+    )
+
+    def work() -> dict[str, Any]:
+        with service.store_lock:
+            decided = decide_repair(
+                service.ctx,
+                request.path_params["repair_id"],
+                grant=wanted.grant,
+                reason=wanted.reason,
+                by=f"source:{source.source_id}",
+                as_source=source.source_id,
+            )
+        service.refresh()
+        return decided
+
+    return _json(await run_in_threadpool(work))
 
 
 async def objection_decision(request: Request) -> Response:

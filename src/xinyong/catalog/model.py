@@ -40,19 +40,21 @@ class Publicity(Strict):
     period_by: PeriodBy | None = None
 
 
-class Repair(Strict):
-    tier: Literal["none", "minor", "general", "serious", "by_severity"]
-    min_months: int | None = None
-    min_months_by: dict[str, int] | None = None
-    note: str = ""
-
-
 class Deadline(Strict):
     days: int = Field(ge=0)
     unit: Literal["calendar", "working"] = "calendar"
 
     def __str__(self) -> str:
         return f"{self.days} {self.unit} day{'s' if self.days != 1 else ''}"
+
+
+class Repair(Strict):
+    tier: Literal["none", "minor", "general", "serious", "by_severity"]
+    min_months: int | None = None
+    min_months_by: dict[str, int] | None = None
+    note: str = ""
+    # The deciding authority decides an application within (the 2025 State Council plan).
+    decide_within: Deadline = Deadline(days=3, unit="working")
 
 
 class Objections(Strict):

@@ -15,6 +15,7 @@ from xinyong.cli import (
     objections,
     partners,
     policy,
+    repair,
     report,
     sources,
     subject,
@@ -105,6 +106,7 @@ app.add_typer(report.app, name="report")
 app.add_typer(calendar.app, name="calendar")
 app.add_typer(objections.app, name="objections")
 app.add_typer(notices.app, name="notices")
+app.add_typer(repair.app, name="repair")
 
 if __name__ == "__main__":
     app()

@@ -266,6 +266,8 @@ class Checker:
         for r in score.rules:
             rule_name = f"{name} rule {r.id}"
             cat = self._category(r, rule_name, r.category, score.subject_kinds)
+            for ender in r.ended_by:
+                self._category(r, rule_name, ender, score.subject_kinds)
             self._where(r, rule_name, cat, r.where)
             if isinstance(r.points, Points):
                 self._field_exists(r.points, rule_name, cat, r.points.by)

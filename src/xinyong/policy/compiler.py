@@ -133,6 +133,9 @@ class Compiler:
         self.plan.add("out_list_entries", _union(entries, OUTPUTS["out_list_entries"]))
         self.plan.add("out_list_evidence", _union(evidence, OUTPUTS["out_list_evidence"]))
         self.plan.add("out_record_flags", self._flags())
+        ends = self._ends()
+        if ends:
+            self.plan.add("ev_ends", ends)
         self.plan.add("out_score_items", self._score_items())
         scores = [self._scores(s) for s in self.policy.scores.values()]
         self.plan.add("out_scores", _union(scores, OUTPUTS["out_scores"]))
@@ -162,6 +165,7 @@ class Compiler:
         for score in self.policy.scores.values():
             for r in score.rules:
                 self.categories.add(r.category)
+                self.categories.update(r.ended_by)
                 conditions.append((r.category, r.where))
                 if isinstance(r.points, Points):
                     self._field(r.category, r.points.by)
@@ -510,19 +514,49 @@ JOIN {name} l ON l.subject_key = m.subject_key""")
             )
         )
         points = by_rule(lambda _sc, r: self._points(r.points))
-        until = by_rule(
-            lambda _sc, r: months_after(
-                "f.occurred_on", self._counts_for(r.category, r.counts_for_months)
-            )
+        enders = self._enders()
+
+        def counts_until(r: ScoreRule) -> str:
+            until = months_after("f.occurred_on", self._counts_for(r.category, r.counts_for_months))
+            for category in r.ended_by:
+                # The record of the same case that ends the points does so from its date.
+                end = f"e.end_{enders.index(category)}"
+                until = f"CASE WHEN {end} IS NOT NULL AND {end} < {until} THEN {end} ELSE {until} END"
+            return until
+
+        until = by_rule(lambda _sc, r: counts_until(r))
+        ended = (
+            " LEFT JOIN ev_ends e ON e.subject_key = f.subject_key AND e.document = f.document"
+            if enders
+            else ""
         )
         return f"""
 SELECT i.score_id, i.rule_id, i.subject_key, i.event_id, i.points, i.counts_until FROM (
     SELECT k.score_id, k.rule_id, f.subject_key, f.event_id, {applies} AS applies,
            {points} AS points, {until} AS counts_until
     FROM ev_facts f
-    JOIN (VALUES {keys}) AS k(score_id, rule_id, rule_key, category) ON k.category = f.category
+    JOIN (VALUES {keys}) AS k(score_id, rule_id, rule_key, category) ON k.category = f.category{ended}
     WHERE NOT EXISTS (SELECT 1 FROM out_record_flags x WHERE x.event_id = f.event_id)
 ) i WHERE i.applies AND i.counts_until > {lit(self.as_of)} AND i.points <> 0"""
+
+    def _enders(self) -> list[str]:
+        return sorted({c for s in self.policy.scores.values() for r in s.rules for c in r.ended_by})
+
+    def _ends(self) -> str | None:
+        """Per subject and case document, the first record of each category that ends points
+        (``ended_by``): one column each, so that a score item joins one row."""
+        enders = self._enders()
+        if not enders:
+            return None
+        columns = ", ".join(
+            f"min(CASE WHEN f.category = {lit(c)} THEN f.occurred_on END) AS end_{i}"
+            for i, c in enumerate(enders)
+        )
+        return (
+            f"SELECT f.subject_key, f.document, {columns} FROM ev_facts f"
+            f" WHERE f.category IN {in_list(enders)} AND f.document IS NOT NULL"
+            " GROUP BY f.subject_key, f.document"
+        )
 
     def _scores(self, score: Score) -> str:
         bands = []

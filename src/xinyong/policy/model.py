@@ -182,6 +182,9 @@ class ScoreRule(Rule):
     where: dict[FieldName, Match] = Field(default_factory=dict)
     points: int | Points
     counts_for_months: int | None = Field(default=None, ge=1)  # default: publicity period
+    # Categories of records that end the points for the same case (the same ``document``)
+    # from their date, such as a granted credit repair.
+    ended_by: list[str] = Field(default_factory=list)
     legal_basis: str = ""
 
 

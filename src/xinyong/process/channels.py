@@ -26,7 +26,7 @@ import orjson
 
 from xinyong.clock import utcnow
 from xinyong.context import Context
-from xinyong.errors import ConfigurationError, RequestInvalid
+from xinyong.errors import ConfigurationError, DeliveryFailed, RequestInvalid
 from xinyong.sql import literal_list
 from xinyong.store.base import Connection
 
@@ -193,13 +193,9 @@ def _send(ctx: Context, row: dict[str, Any]) -> tuple[str, str | None]:
             if not row["phone"]:
                 return "no_address", None
             _to_sms(ctx, row["phone"], row["notice_id"], body)
-    except (OSError, smtplib.SMTPException, httpx.HTTPError, DeliveryRefused) as exc:
+    except (OSError, smtplib.SMTPException, httpx.HTTPError, DeliveryFailed) as exc:
         return "error", f"{type(exc).__name__}: {exc}"[:500]
     return "delivered", None
-
-
-class DeliveryRefused(Exception):
-    """A gateway answered, but not with success."""
 
 
 def _to_file(data_dir: Path, notice_id: int, body: dict[str, Any]) -> None:
@@ -247,4 +243,4 @@ def _to_sms(ctx: Context, to: str, notice_id: int, body: dict[str, Any]) -> None
             ctx.settings.sms_url or "", json={"to": to, "text": text, "id": f"notice-{notice_id}"}
         )
     if not 200 <= response.status_code < 300:
-        raise DeliveryRefused(f"the gateway answered {response.status_code}")
+        raise DeliveryFailed(f"the gateway answered {response.status_code}")
