@@ -102,19 +102,33 @@ _CURRENT = """r.action <> 'revoke' AND NOT EXISTS (SELECT 1 FROM records x
 
 # A new record that repeats the case document of a current record of the same subject and
 # category under another id (in the ledger, or earlier in the file): counted twice otherwise.
-_REPEATED = f"""
+# An entry that an exit record of the same case has ended (a deleted listing) is no longer
+# open: a new listing of that case is a new listing.
+def _repeated(exits: dict[str, tuple[str, ...]]) -> str:
+    ended = ""
+    if exits:
+        pairs = " OR ".join(
+            f"(x.category = {literal(exit_)} AND r.category IN {literal_list(ends)})"
+            for exit_, ends in sorted(exits.items())
+        )
+        ended = (
+            " AND NOT EXISTS (SELECT 1 FROM records x WHERE x.subject_key = r.subject_key"
+            f" AND x.document = r.document AND x.event_id > r.event_id AND ({pairs}))"
+        )
+    return f"""
 SELECT s.line, s.source_record_id, s.document FROM staged s
 WHERE s.action = 'add' AND s.document IS NOT NULL
   AND NOT EXISTS (SELECT 1 FROM exceptions e WHERE e.line = s.line)
   AND (EXISTS (SELECT 1 FROM records r WHERE r.subject_key = s.subject_key
                  AND r.category = s.category AND r.document = s.document
                  AND NOT (r.source_id = s.source_id AND r.source_record_id = s.source_record_id)
-                 AND {_CURRENT})
+                 AND {_CURRENT}{ended})
        OR EXISTS (SELECT 1 FROM staged t WHERE t.subject_key = s.subject_key
                  AND t.category = s.category AND t.document = s.document AND t.action = 'add'
                  AND t.source_record_id <> s.source_record_id AND t.line < s.line
                  AND NOT EXISTS (SELECT 1 FROM exceptions e WHERE e.line = t.line)))
 """
+
 
 _ACCEPTED = """
 CREATE TEMP VIEW accepted AS
@@ -245,7 +259,7 @@ def merge_submission(
         _SUPERSEDES,
     ):
         conn.execute(statement)
-    repeated = conn.dicts(_REPEATED)
+    repeated = conn.dicts(_repeated(exits or {}))
     if repeated and not allow_repeat:
         for row in repeated:
             conn.execute("INSERT INTO exceptions VALUES (?, 'document_repeated')", [row["line"]])

@@ -225,6 +225,11 @@ class Checker:
                 self._where(d.term, name, entry, d.term.open_ended_when)
             for never in rule.never:
                 self._where(never, name, entry, never.where)
+                if never.after is not None:
+                    prior = self._category(
+                        never.after, name, never.after.category, rule.subject_kinds
+                    )
+                    self._where(never.after, name, prior, never.after.where)
                 if never.age_below is not None and "person" not in rule.subject_kinds:
                     self.add(
                         never,

@@ -26,6 +26,7 @@ from xinyong.policy.model import (
     Match,
     Measure,
     Points,
+    Prior,
     Policy,
     Score,
     ScoreRule,
@@ -152,6 +153,9 @@ class Compiler:
                 self.categories.update([d.entry, *d.exits])
                 for never in rule.never:
                     conditions.append((d.entry, never.where))
+                    if never.after is not None:
+                        self.categories.add(never.after.category)
+                        conditions.append((never.after.category, never.after.where))
                 if d.term is not None:
                     conditions.append((d.entry, d.term.open_ended_when))
                     for name in (d.term.from_detail, d.term.extension_from):
@@ -268,8 +272,13 @@ class Compiler:
                     f"THEN CAST(NULL AS DATE) ELSE {term} END"
                 )
         refusals = []
-        for never in rule.never:
+        priors = []
+        for index, never in enumerate(rule.never):
             test = [self._where(never.where)] if never.where else []
+            if never.after is not None:
+                alias = f"pr{index}"
+                priors.append(self._prior(d.entry, never.after, alias))
+                test.append(f"{alias}.entry_event IS NOT NULL")
             if never.age_below is not None:
                 test.append(
                     "f.subject_kind = 'person' AND f.birth_date IS NOT NULL AND "
@@ -288,7 +297,7 @@ WITH entries AS (
     SELECT f.event_id AS entry_event, f.subject_key, f.occurred_on AS entered_on, f.document,
            {term} AS term_ends,
            {refused} AS refused_by
-    FROM ev_facts f
+    FROM ev_facts f{"".join(priors)}
     WHERE f.category = {lit(d.entry)} AND {self._kinds(rule.subject_kinds)}
 ), exits AS (
     SELECT e.entry_event, x.event_id AS exit_event, x.occurred_on AS exited_on,
@@ -301,6 +310,19 @@ WITH entries AS (
 SELECT e.subject_key, e.entry_event, e.entered_on, e.term_ends, e.refused_by,
        x.exit_event, x.exited_on
 FROM entries e LEFT JOIN exits x ON x.entry_event = e.entry_event AND x.rn = 1"""
+
+    def _prior(self, entry: str, prior: Prior, alias: str) -> str:
+        """LEFT JOIN of the entries that have such a prior record (one row per entry)."""
+        same = " AND p.document = e.document" if prior.same_document else ""
+        where = self._where(prior.where, "p") if prior.where else "TRUE"
+        start = months_after("e.occurred_on", lit(-prior.within_months))
+        return f"""
+    LEFT JOIN (
+        SELECT e.event_id AS entry_event FROM ev_facts e JOIN ev_facts p
+          ON p.subject_key = e.subject_key AND p.category = {lit(prior.category)}{same}
+         AND p.occurred_on <= e.occurred_on AND p.occurred_on > {start} AND {where}
+        WHERE e.category = {lit(entry)} GROUP BY e.event_id
+    ) {alias} ON {alias}.entry_event = f.event_id"""
 
     def _declared_entries(self, rule: ListRule, name: str) -> str:
         ends = "LEAST(l.term_ends, l.exited_on)"

@@ -100,6 +100,16 @@ class Condition(Rule):
     latest: bool = False  # only the subject's most recent record of the category counts
 
 
+class Prior(Rule):
+    """A record of the subject in the months before the entry (e.g. a deletion of the same
+    case at the creditor's request)."""
+
+    category: str
+    where: dict[FieldName, Match] = Field(default_factory=dict)
+    within_months: int = Field(ge=1)
+    same_document: bool = True  # the same case as the entry
+
+
 class Never(Rule):
     """A ground on which a listing is refused; the entry record is flagged with it."""
 
@@ -107,12 +117,13 @@ class Never(Rule):
     label: str
     age_below: int | None = Field(default=None, ge=1, le=150)  # persons, on the entry date
     where: dict[FieldName, Match] = Field(default_factory=dict)  # on the entry record's details
+    after: Prior | None = None
     legal_basis: str = ""
 
     @model_validator(mode="after")
     def _tests_something(self) -> Never:
-        if self.age_below is None and not self.where:
-            raise ValueError("a `never` ground needs `age_below` or `where`")
+        if self.age_below is None and not self.where and self.after is None:
+            raise ValueError("a `never` ground needs `age_below`, `where` or `after`")
         return self
 
 
