@@ -26,8 +26,8 @@ from xinyong.policy.model import (
     Match,
     Measure,
     Points,
-    Prior,
     Policy,
+    Prior,
     Score,
     ScoreRule,
 )
