@@ -17,9 +17,11 @@ from xinyong.cli.state import context
 from xinyong.clock import today
 from xinyong.context import Context
 from xinyong.demo.city import CityFiles
+from xinyong.demo.due_process import RECEIPT, stage_due_process
 from xinyong.demo.load import load_city
 from xinyong.evaluation.batch import RunSummary, evaluate
 from xinyong.feed.signatures import webhook_secret
+from xinyong.ids import subject_key
 from xinyong.ledger.ingest import IngestReport
 from xinyong.ledger.queries import ledger_counts, subject_file
 from xinyong.process.hooks import after_evaluation
@@ -86,6 +88,11 @@ def demo(
             " ORDER BY CASE e.status WHEN 'active' THEN 0 ELSE 1 END, e.entry_id LIMIT 1",
             [evaluation.run_id],
         )
+    say("Staging due process: objections, a repair, notices ...")
+    due_process = stage_due_process(app, sample[0] if sample else None)
+    listing = _listing_record(app, sample[0]) if sample else None
+    receipt = Path(app.settings.data_dir) / "demo" / "receipt.pdf"
+    receipt.write_bytes(RECEIPT)
     serving = None if no_serve else demo_partner(app, webhook)
     removal = write_removal(app, sample[0]) if sample else None
     summary = {
@@ -102,6 +109,8 @@ def demo(
         "example_subject": sample[0] if sample else None,
         "example_removal": str(removal) if removal else None,
         "evaluation": evaluation.as_dict(),
+        "due_process": due_process,
+        "example_listing_record": listing,
     }
     url = f"http://{host}:{port}"
     if serving:
@@ -110,8 +119,9 @@ def demo(
         print_json(summary)
     else:
         _print_summary(city, reports, counts, app.store.describe(), evaluation)
+        _print_due_process(due_process)
         if sample and removal:
-            _print_try(sample[0], removal, url, serving)
+            _print_try(sample[0], removal, url, serving, listing, receipt)
     if serving:
         export_settings(ctx)
         run_server(host, port, 1)
@@ -147,9 +157,56 @@ def _print_summary(
     print_summary(evaluation)
 
 
-def _print_try(subject: str, removal: Path, url: str, serving: dict[str, str] | None) -> None:
+def _listing_record(app: Context, subject: str) -> str | None:
+    key = subject_key(app.secret, subject)
+    with app.store.transaction() as conn:
+        found = conn.scalar(
+            "SELECT min(source_record_id) FROM current_records WHERE subject_key = ?"
+            " AND category = 'judicial.defaulter.listed'",
+            [key],
+        )
+    return str(found) if found else None
+
+
+def _print_due_process(staged: dict[str, Any]) -> None:
+    if not staged.get("staged"):
+        return
+    for o in staged["objections"]:
+        state = o["status"] + (", overdue" if o["overdue"] else "")
+        console.print(
+            f"Objection {o['objection']} to {o['record']} ({o['source']}): {state}, "
+            f"due {o['due_on']}.",
+            highlight=False,
+        )
+    repair = staged.get("repair")
+    if repair:
+        console.print(
+            f"Repair {repair['repair']} of penalty {repair['record']}: {repair['status']}.",
+            highlight=False,
+        )
+    console.print(
+        "See them: [bold]xinyong objections list[/], [bold]xinyong objections list --overdue[/], "
+        "[bold]xinyong repair list[/], [bold]xinyong notices list --english[/]"
+    )
+
+
+def _print_try(
+    subject: str,
+    removal: Path,
+    url: str,
+    serving: dict[str, str] | None,
+    listing: str | None = None,
+    receipt: Path | None = None,
+) -> None:
     console.print(f"Try: [bold]xinyong subject show {subject}[/]")
     console.print(f"     [bold]xinyong decide {subject} flight.ticket.purchase[/]")
+    console.print(f"     [bold]xinyong subject remedies {subject}[/] (what would lift it)")
+    if listing:
+        console.print(
+            f"     [bold]xinyong objections file {subject} --record {listing} "
+            f'--reason "I paid on 1 May" --evidence {receipt}[/] (disputed at once)',
+            soft_wrap=True,
+        )
     if not serving:
         console.print(f"     [bold]xinyong ingest {removal} --source demo-court[/] (delists them)")
         return

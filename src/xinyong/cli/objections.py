@@ -97,18 +97,14 @@ def list_(
         console.print("No objections" + (" are overdue." if overdue else "."))
         return
     table = Table(title=f"Objections ({len(found)})", title_justify="left")
-    for col in ("objection", "record", "source", "status", "filed", "due", "decided"):
-        table.add_column(col, overflow="fold")
+    for col in ("objection", "record", "source", "status", "due"):
+        # Ids and dates stay whole; names and statuses wrap.
+        table.add_column(col, overflow="fold", no_wrap=col not in ("source", "status"))
     for o in found:
-        table.add_row(
-            o["objection"],
-            o["record"],
-            o["source"],
-            o["status"] + (" (overdue)" if o["overdue"] else ""),
-            o["filed_on"],
-            o["due_on"],
-            o["decided_on"] or "",
-        )
+        status = o["status"] + (", overdue" if o["overdue"] else "")
+        if o["decided_on"]:
+            status += f" {o['decided_on']}"
+        table.add_row(o["objection"], o["record"], o["source"], status, o["due_on"])
     console.print(table)
 
 

@@ -99,16 +99,11 @@ def list_(
         console.print("No repair applications.")
         return
     table = Table(title=f"Repair applications ({len(found)})", title_justify="left")
-    for col in ("repair", "record", "source", "status", "applied", "due", "decided"):
-        table.add_column(col, overflow="fold")
+    for col in ("repair", "record", "source", "status", "due"):
+        table.add_column(col, overflow="fold", no_wrap=col not in ("source", "status"))
     for r in found:
-        table.add_row(
-            r["repair"],
-            r["record"],
-            r["source"],
-            r["status"] + (" (overdue)" if r["overdue"] else ""),
-            r["applied_on"],
-            r["due_on"],
-            r["decided_on"] or "",
-        )
+        status = r["status"] + (", overdue" if r["overdue"] else "")
+        if r["decided_on"]:
+            status += f" {r['decided_on']}"
+        table.add_row(r["repair"], r["record"], r["source"], status, r["due_on"])
     console.print(table)

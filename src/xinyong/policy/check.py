@@ -218,6 +218,8 @@ class Checker:
             entry = self._category(d, name, d.entry, rule.subject_kinds)
             for code in d.exits:
                 self._category(d, name, code, rule.subject_kinds)
+            if d.grace_from:
+                self._field_exists(d, name, entry, d.grace_from)
             if d.term is not None:
                 for field_name in (d.term.from_detail, d.term.extension_from):
                     if field_name:

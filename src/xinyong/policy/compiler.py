@@ -156,6 +156,8 @@ class Compiler:
                     if never.after is not None:
                         self.categories.add(never.after.category)
                         conditions.append((never.after.category, never.after.where))
+                if d.grace_from:
+                    self._field(d.entry, d.grace_from)
                 if d.term is not None:
                     conditions.append((d.entry, d.term.open_ended_when))
                     for name in (d.term.from_detail, d.term.extension_from):
@@ -291,10 +293,16 @@ class Compiler:
             else "CAST(NULL AS VARCHAR)"
         )
         same_case = " AND x.document = e.document" if "document" in d.match else ""
+        entered = (
+            months_after("f.occurred_on", f"COALESCE(f.{col(d.grace_from)}, 0)")
+            if d.grace_from
+            else "f.occurred_on"
+        )
         exits = in_list(d.exits) if d.exits else "(NULL)"
         return f"""
 WITH entries AS (
-    SELECT f.event_id AS entry_event, f.subject_key, f.occurred_on AS entered_on, f.document,
+    SELECT f.event_id AS entry_event, f.subject_key, f.occurred_on AS listed_on,
+           {entered} AS entered_on, f.document,
            {term} AS term_ends,
            {refused} AS refused_by
     FROM ev_facts f{"".join(priors)}
@@ -305,7 +313,7 @@ WITH entries AS (
                               ORDER BY x.occurred_on, x.event_id) AS rn
     FROM entries e JOIN ev_facts x
       ON x.subject_key = e.subject_key AND x.category IN {exits}
-     AND x.occurred_on >= e.entered_on{same_case}
+     AND x.occurred_on >= e.listed_on{same_case}
 )
 SELECT e.subject_key, e.entry_event, e.entered_on, e.term_ends, e.refused_by,
        x.exit_event, x.exited_on
@@ -335,6 +343,7 @@ SELECT {lit(rule.id)} AS list_id, {lit(rule.id + ":")} || CAST(l.entry_event AS 
             THEN l.exit_event END AS exit_event_id,
        CASE WHEN l.refused_by IS NOT NULL THEN 'refused'
             WHEN {ends} IS NOT NULL AND {ends} <= {lit(self.as_of)} THEN 'ended'
+            WHEN l.entered_on > {lit(self.as_of)} THEN 'pending'
             ELSE 'active' END AS status,
        l.refused_by
 FROM {name} l"""

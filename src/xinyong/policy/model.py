@@ -139,6 +139,9 @@ class Declared(Rule):
     exits: list[str] = Field(default_factory=list)
     match: list[Literal["document"]] = Field(default_factory=list)
     term: Term | None = None
+    # A detail of the entry record holding months of grace before the listing is published
+    # and enforced (a court may grant 1 to 3); until then the entry is "pending".
+    grace_from: FieldName | None = None
 
 
 class Computed(Rule):

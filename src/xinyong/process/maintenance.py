@@ -18,6 +18,7 @@ from xinyong import audit
 from xinyong.clock import today
 from xinyong.context import Context
 from xinyong.errors import ConfigurationError
+from xinyong.evaluation.incremental import evaluate_subjects
 from xinyong.process import channels, notices
 from xinyong.process.objections import notify_overdue
 from xinyong.state.outbox import sweep_expiries
@@ -44,6 +45,7 @@ def maintain(
         ctx.store.lock_for_merge(conn)
         run = current_run(conn)
         report["expired"] = sweep_expiries(conn, int(run["run_id"]), day) if run else 0
+        report["grace_ended"] = _grace_ended(ctx, conn, int(run["run_id"]), day) if run else 0
         report["notices_from_changes"] = notices.from_changes(ctx, conn)
         report["notices_ending"] = _ending(ctx, conn, int(run["run_id"]), day) if run else 0
         report["notices_overdue"] = notify_overdue(ctx, conn, day)
@@ -56,6 +58,23 @@ def maintain(
         report["delivery"] = channels.deliver(ctx, guard=guard).as_dict()
     report["seconds"] = round(time.perf_counter() - started, 3)
     return report
+
+
+def _grace_ended(ctx: Context, conn: Connection, run_id: int, day: dt.date) -> int:
+    """Listings whose grace period ended take effect: their subjects are re-evaluated (a
+    start, unlike an end, is no interval the stored state already holds)."""
+    keys = [
+        k
+        for (k,) in conn.execute(
+            "SELECT DISTINCT subject_key FROM list_entries WHERE run_id = ? AND status = 'pending'"
+            " AND entered_on <= ?",
+            [run_id, day],
+        )
+    ]
+    if not keys:
+        return 0
+    evaluate_subjects(ctx, conn, keys)
+    return len(keys)
 
 
 def _ending(ctx: Context, conn: Connection, run_id: int, day: dt.date) -> int:

@@ -36,6 +36,7 @@ KINDS = (
     "term_ending",
     "repair_received",
     "repair_decided",
+    "listing_pending",
 )
 
 

@@ -60,13 +60,16 @@ def file_objection(
     *,
     files: list[tuple[str, bytes]] | None = None,
     channel: str = "cli",
+    received_on: dt.date | None = None,
 ) -> dict[str, Any]:
-    """File the subject's objection to one of its records; return it as the subject sees it."""
+    """File the subject's objection to one of its records; return it as the subject sees it.
+    ``received_on`` is the day a written objection reached the source, when it is entered
+    later (its deadline runs from then)."""
     parsed = parse_subject(identifier)
     key = subject_key(ctx.secret, parsed.identifier)
     reason = clean_text(reason, "reason", MAX_REASON)
     stored = evidence.store(ctx.settings.data_dir, files or [])
-    day = today(ctx.settings.timezone)
+    day = received_on or today(ctx.settings.timezone)
     calendar = load_calendar(ctx.settings.calendar)
     with ctx.store.transaction() as conn:
         ctx.store.lock_for_merge(conn)  # case ids and change sequence numbers, one at a time
@@ -114,7 +117,9 @@ def file_objection(
                 "evidence": [f.sha256 for f in stored],
             },
         )
-        return _public(conn, ledger_objections.get(conn, objection_id), day)
+        return _public(
+            conn, ledger_objections.get(conn, objection_id), today(ctx.settings.timezone)
+        )
 
 
 def decide_objection(

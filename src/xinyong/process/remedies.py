@@ -42,7 +42,7 @@ def remedies(ctx: Context, conn: Connection, identifier: str) -> dict[str, Any]:
     day = today(ctx.settings.timezone)
     sources = {sid: name for sid, name in conn.execute("SELECT source_id, name FROM sources")}
     entries = {e["list"]: e for e in state["lists"] if e["status"] == "active"}
-    out = []
+    out: list[dict[str, Any]] = []
     for m in state["measures"]:
         entry = entries.get(m["trigger"]["id"]) if m["trigger"]["kind"] == "list" else None
         records = [r for r in (entry or {}).get("records", []) if r.get("role") == "entry"]
@@ -69,6 +69,13 @@ def remedies(ctx: Context, conn: Connection, identifier: str) -> dict[str, Any]:
                     "objection_due": r.get("objection_due"),
                 }
             )
+        same = next((o for o in out if o["measure"] == m["measure"]), None)
+        if same is not None:  # one measure, several triggers: one answer, every way out
+            same["records"] += ways
+            ends = [same["ends_by_itself_on"], m["valid_until"]]
+            same["ends_by_itself_on"] = None if None in ends else max(ends)
+            same["disputed"] = same["disputed"] and m.get("disputed", False)
+            continue
         out.append(
             {
                 "measure": m["measure"],
