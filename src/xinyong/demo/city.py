@@ -568,6 +568,26 @@ class _City:
             self.money(200, hi) if measure in ("fine", "confiscation") else None,
             f"{CITY_ABBR}{short}〔{on.year}〕{r.randint(1, 9999)}号",
         )
+        self.repaired(kind, subject, severity, on)
+
+    def repaired(self, kind: str, subject: str, severity: str, on: dt.date) -> None:
+        """Every 40th general penalty old enough was repaired after its 3 months (no draw
+        from the random stream, so the rest of the city stays as it was)."""
+        if severity != "general" or on > self.today - dt.timedelta(days=120):
+            return
+        self.generals = getattr(self, "generals", 0) + 1
+        if self.generals % 40 != 1:
+            return
+        penalty = self.rows[kind][-1]
+        self.add(
+            kind,
+            subject,
+            "credit.repair.granted",
+            min(on + dt.timedelta(days=100), self.today - _DAY),
+            {"repaired": penalty["source_record_id"], "commitment": "整改完毕，公开信用承诺"},
+            None,
+            penalty["document"],
+        )
 
     def listing(
         self,
