@@ -178,6 +178,8 @@ def _print_due_process(staged: dict[str, Any]) -> None:
             f"due {o['due_on']}.",
             highlight=False,
         )
+    for skipped in staged.get("skipped", []):
+        err_console.print(f"[yellow]Not staged: {skipped}[/]", highlight=False)
     repair = staged.get("repair")
     if repair:
         console.print(

@@ -72,6 +72,16 @@ def apply_for_repair(
         details = orjson.loads(
             conn.scalar("SELECT details FROM records WHERE event_id = ?", [record["event_id"]])
         )
+        repaired = conn.scalar(
+            "SELECT min(CAST(occurred_on AS VARCHAR)) FROM current_records WHERE subject_key = ?"
+            " AND category = ? AND document = ?",
+            [key, REPAIR_CATEGORY, record["document"]],
+        )
+    if repaired:
+        raise SourceError(
+            f"Record {record['source_record_id']} was repaired already, on {repaired}.",
+            code="repair_done",
+        )
     category = ctx.catalog.categories[record["category"]]
     allowed = repair_from(category, record["occurred_on"], details.get("severity"))
     if allowed is None:
