@@ -97,3 +97,32 @@ def test_a_court_listing_is_not_repaired_but_removed_by_the_court(ledger: Ledger
         apply_for_repair(ledger.ctx, PERSON, "L1", "I will pay.")
     assert refused.value.code == "repair_not_available"
     assert "delisting" in refused.value.message
+
+
+def test_an_overdue_repair_application_is_told_once(ledger: Ledger) -> None:
+    from xinyong.process.maintenance import maintain
+
+    day = today(ledger.ctx.settings.timezone)
+    ledger.add(
+        "market_regulator",
+        rec(
+            "P-late",
+            COMPANY,
+            "administrative.penalty",
+            add_months(day, -5),
+            document="P-late",
+            severity="general",
+            matter="hygiene",
+        ),
+    )
+    ledger.evaluate(None)
+    applied = apply_for_repair(ledger.ctx, COMPANY, "P-late", "Fixed.")
+    with ledger.ctx.store.transaction() as conn:
+        conn.execute("UPDATE repairs SET due_on = ?", [day - dt.timedelta(days=1)])
+    assert [r["overdue"] for r in list_repairs(ledger.ctx, overdue=True)] == [True]
+    first = maintain(ledger.ctx, deliver=False)
+    second = maintain(ledger.ctx, deliver=False)
+    assert first["notices_overdue"] == 1 and second["notices_overdue"] == 0
+    with ledger.ctx.store.transaction() as conn:
+        kinds = [n["kind"] for n in notices.listing(conn, ledger.key(COMPANY))]
+    assert "repair_overdue" in kinds and applied["status"] == "open"

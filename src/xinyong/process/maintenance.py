@@ -21,6 +21,7 @@ from xinyong.errors import ConfigurationError
 from xinyong.evaluation.incremental import evaluate_subjects
 from xinyong.process import channels, notices
 from xinyong.process.objections import notify_overdue
+from xinyong.process.repairs import notify_overdue_repairs
 from xinyong.state.outbox import sweep_expiries
 from xinyong.state.runs import current_run
 from xinyong.store.base import Connection
@@ -48,7 +49,9 @@ def maintain(
         report["grace_ended"] = _grace_ended(ctx, conn, int(run["run_id"]), day) if run else 0
         report["notices_from_changes"] = notices.from_changes(ctx, conn)
         report["notices_ending"] = _ending(ctx, conn, int(run["run_id"]), day) if run else 0
-        report["notices_overdue"] = notify_overdue(ctx, conn, day)
+        report["notices_overdue"] = notify_overdue(ctx, conn, day) + notify_overdue_repairs(
+            conn, day
+        )
         changed = {k: v for k, v in report.items() if k != "as_of" and v}
         if changed:
             audit.append(

@@ -37,6 +37,7 @@ KINDS = (
     "repair_received",
     "repair_decided",
     "listing_pending",
+    "repair_overdue",
 )
 
 

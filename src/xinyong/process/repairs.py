@@ -245,3 +245,25 @@ def list_repairs(
             conn, subject_key=key, source_id=source_id, overdue_on=day if overdue else None
         )
         return [_public(conn, r, day) for r in rows]
+
+
+def notify_overdue_repairs(conn: Connection, day: dt.date) -> int:
+    """Tell subjects, once, that their repair application is overdue."""
+    told = 0
+    for row in ledger_repairs.listing(conn, overdue_on=day):
+        made = notices.add(
+            conn,
+            row["subject_key"],
+            "repair_overdue",
+            {
+                "repair": row["repair_id"],
+                "record": row["source_record_id"],
+                "source": row["source_id"],
+                "due_on": row["due_on"].isoformat(),
+            },
+            dedupe_key=f"repair:{row['repair_id']}:overdue",
+            on=day,
+            extra={"repair": row["repair_id"]},
+        )
+        told += made is not None
+    return told
