@@ -111,8 +111,15 @@ def test_a_revocation_needs_only_what_it_revokes(ctx: Context, tmp_path: Path) -
     with ctx.store.transaction() as conn:
         row = conn.dicts("SELECT category, details, occurred_on FROM records WHERE source_record_id = 'X1'")
         current = conn.scalar("SELECT count(*) FROM current_records")
-    assert row[0]["category"] == "judicial.defaulter.listed" and row[0]["details"] == "{}"
+    assert row[0]["category"] == "" and row[0]["details"] == "{}"  # only what it revokes
     assert current == 0
+    # Sent again, it is a duplicate (idempotent), and the audit still verifies every hash.
+    again = ingest_file(ctx, write_jsonl(tmp_path / "b2.jsonl", [revoke]), court)
+    assert (again.accepted, again.duplicates, again.rejected) == (0, 1, 0)
+    from xinyong.audit import verify_records
+
+    with ctx.store.transaction() as conn:
+        assert verify_records(conn, ctx.store)[1] == []
     # Without `supersedes` it is still refused, saying why.
     bare = {"source_record_id": "X2", "subject": PERSON, "action": "revoke"}
     refused = ingest_file(ctx, write_jsonl(tmp_path / "c.jsonl", [bare]), court)

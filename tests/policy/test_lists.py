@@ -15,6 +15,7 @@ HIGH_CONSUMPTION = {
     "high_consumption_travel",
     "high_consumption_lodging",
     "high_consumption_purchases",
+    "high_consumption_venues",  # nightclubs, golf courses (Fa Shi [2015] No. 17, Art. 3(2))
 }
 DOC_A = "(2024)京0105执100号"
 DOC_B = "(2024)京0105执200号"

@@ -58,6 +58,7 @@ def test_maintain_tells_of_terms_ending_and_is_idempotent(ledger: Ledger) -> Non
     second = maintain(ledger.ctx, deliver=False)
     assert {k: v for k, v in second.items() if k not in ("as_of", "seconds")} == {
         "expired": 0,
+        "grace_ended": 0,
         "notices_from_changes": 0,
         "notices_ending": 0,
         "notices_overdue": 0,

@@ -90,6 +90,8 @@ def demo(
         )
     say("Staging due process: objections, a repair, notices ...")
     due_process = stage_due_process(app, sample[0] if sample else None)
+    with app.store.transaction() as conn:
+        counts = ledger_counts(conn)  # with the records due process wrote
     listing = _listing_record(app, sample[0]) if sample else None
     receipt = Path(app.settings.data_dir) / "demo" / "receipt.pdf"
     receipt.write_bytes(RECEIPT)

@@ -26,7 +26,7 @@ def stage_due_process(ctx: Context, example: str | None) -> dict[str, Any]:
         if conn.scalar("SELECT count(*) FROM objections") or conn.scalar(
             "SELECT count(*) FROM repairs"
         ):
-            return {"staged": False}
+            return {"staged": False, "records_written": 0}
         listed = conn.execute(
             "SELECT s.identifier, r.source_record_id FROM current_records r"
             " JOIN subjects s ON s.subject_key = r.subject_key"
@@ -111,9 +111,15 @@ def stage_due_process(ctx: Context, example: str | None) -> dict[str, Any]:
 
         steps.append(("a granted repair", repaired))
     # The demo's decorations never stop the demo: what could not be staged is said.
+    with ctx.store.transaction() as conn:
+        before = int(conn.scalar("SELECT count(*) FROM records"))
     for what, step in steps:
         try:
             step()
         except XinyongError as exc:
             staged.setdefault("skipped", []).append(f"{what}: {exc.message}")
+    with ctx.store.transaction() as conn:
+        # An upheld objection revokes a record and a granted repair writes one, through the
+        # ledger like any other record.
+        staged["records_written"] = int(conn.scalar("SELECT count(*) FROM records")) - before
     return staged

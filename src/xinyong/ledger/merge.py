@@ -162,27 +162,14 @@ WHERE NOT EXISTS (SELECT 1 FROM subjects x WHERE x.subject_key = u.subject_key)
 
 # Event ids are the previous maximum plus the line: increasing in file order, unique, and
 # computed without sorting (they skip the lines that were not accepted).
-# A revocation that left out its category takes the revoked record's (from the ledger, or
-# from earlier in the file); there are few, so they get a small table of their own.
-_REVOKED_CATEGORIES = """
-CREATE TEMP TABLE revoked_categories AS
-SELECT a.line, coalesce(
-  (SELECT max(r.category) FROM records r
-   WHERE r.source_id = a.source_id AND r.source_record_id = a.supersedes),
-  (SELECT max(t.category) FROM staged t
-   WHERE t.source_record_id = a.supersedes AND t.line < a.line)) AS category
-FROM accepted a WHERE a.category IS NULL
-"""
-
 _RECORDS = """
 INSERT INTO records (event_id, submission_id, source_id, source_record_id, subject_key, category,
   occurred_on, amount, document, legal_basis, details, supersedes, action, content_hash,
   received_at, line)
-SELECT CAST(? AS BIGINT) + a.line, CAST(? AS VARCHAR), a.source_id,
-  a.source_record_id, a.subject_key, coalesce(a.category, rc.category), a.occurred_on, a.amount,
-  a.document, a.legal_basis, a.details, a.supersedes, a.action, a.content_hash,
-  CAST(? AS TIMESTAMP), a.line
-FROM accepted a LEFT JOIN revoked_categories rc ON rc.line = a.line
+SELECT CAST(? AS BIGINT) + line, CAST(? AS VARCHAR), source_id,
+  source_record_id, subject_key, category, occurred_on, amount, document, legal_basis, details,
+  supersedes, action, content_hash, CAST(? AS TIMESTAMP), line
+FROM accepted
 """
 
 _LATE_REJECTS = """
@@ -270,7 +257,6 @@ def merge_submission(
     base = int(conn.scalar("SELECT coalesce(max(event_id), 0) FROM records"))
     conn.execute(_ORPHANS)
     conn.execute(_SUBJECTS, [received_at])
-    conn.execute(_REVOKED_CATEGORIES)
     conn.execute(_RECORDS, [base, spool.submission_id, received_at])
     # What was written, read back from the new rows of the ledger itself.
     written = conn.one(

@@ -461,7 +461,8 @@ SELECT
   id_birth AS birth_date,
   id_sex AS sex,
   id_region AS region_code,
-  cat AS category,
+  -- A revocation may leave out the category: it is stored (and hashed) as ''.
+  coalesce(cat, '') AS category,
   occ AS occurred_on,
   amt AS amount,
   doc AS document,
@@ -470,7 +471,7 @@ SELECT
   sup AS supersedes,
   act AS action,
   CASE WHEN reason IS NULL THEN sha256(concat_ws({sep}, {source}, srid,
-    skey, cat, CAST(occ AS VARCHAR), coalesce(CAST(amt AS VARCHAR), ''), coalesce(doc, ''),
+    skey, coalesce(cat, ''), CAST(occ AS VARCHAR), coalesce(CAST(amt AS VARCHAR), ''), coalesce(doc, ''),
     coalesce(basis, ''), details_c, coalesce(sup, ''), act)) END AS content_hash
   {"".join(f", CASE WHEN reason IS NULL AND p_{n} THEN i_{n} END AS ref_{n}" for n in ident_fields)}
 FROM w
