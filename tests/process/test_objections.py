@@ -191,3 +191,13 @@ def test_a_partners_report_reaches_the_subject_as_a_notice(ledger: Ledger, tmp_p
     assert "objections file" in told["body"]["how_to_object"]["en"]
     filed = file_objection(ctx, DEBTOR, "B1", "The car was returned undamaged.")
     assert filed["source"] == "city-rental" and filed["status"] == "open"
+
+
+def test_a_new_objection_after_a_rejection_asks_for_reconsideration(ledger: Ledger) -> None:
+    ctx = _listed(ledger)
+    first = file_objection(ctx, DEBTOR, "L1", "Paid.")
+    decide_objection(ctx, first["objection"], uphold=False, reason="No proof of payment.")
+    again = file_objection(ctx, DEBTOR, "L1", "Here is the bank's confirmation.")
+    day = today(ctx.settings.timezone)
+    assert again["reconsiders"] == first["objection"]
+    assert again["due_on"] == (day + dt.timedelta(days=15)).isoformat()  # decided within 15

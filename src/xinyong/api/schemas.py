@@ -340,6 +340,9 @@ class Objection(BaseModel):
     overdue: bool
     decided_on: str | None
     decision_reason: str | None
+    reconsiders: str | None = Field(
+        default=None, description="The rejected objection this one asks to reconsider."
+    )
     evidence: list[dict[str, Any]]
 
 

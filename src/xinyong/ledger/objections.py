@@ -79,6 +79,7 @@ def add(
     channel: str,
     filed_on: dt.date,
     due_on: dt.date,
+    reconsiders: str | None = None,
 ) -> str:
     open_already = conn.scalar(
         "SELECT objection_id FROM objections WHERE event_id = ? AND status = ?",
@@ -93,8 +94,8 @@ def add(
     objection_id = next_id(conn, "objections", "OBJ")
     conn.execute(
         "INSERT INTO objections (objection_id, subject_key, event_id, source_id,"
-        " source_record_id, category, reason, channel, filed_at, filed_on, due_on, status)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " source_record_id, category, reason, channel, filed_at, filed_on, due_on, status,"
+        " reconsiders) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             objection_id,
             subject_key,
@@ -108,9 +109,20 @@ def add(
             filed_on,
             due_on,
             OPEN,
+            reconsiders,
         ],
     )
     return objection_id
+
+
+def latest_rejection(conn: Connection, event_id: int) -> tuple[str, dt.date] | None:
+    """The latest rejected objection to this record and the day it was decided, if any."""
+    row = conn.one(
+        "SELECT objection_id, decided_on FROM objections WHERE event_id = ? AND status = ?"
+        " ORDER BY objection_id DESC LIMIT 1",
+        [event_id, REJECTED],
+    )
+    return (str(row[0]), row[1]) if row else None
 
 
 def get(conn: Connection, objection_id: str) -> dict[str, Any]:

@@ -48,6 +48,7 @@ def _public(conn: Connection, row: dict[str, Any], day: dt.date) -> dict[str, An
         "overdue": row["status"] == OPEN and row["due_on"] < day,
         "decided_on": row["decided_on"].isoformat() if row["decided_on"] else None,
         "decision_reason": row["decision_reason"],
+        "reconsiders": row.get("reconsiders"),
         "evidence": evidence.of_case(conn, row["objection_id"]),
     }
 
@@ -76,6 +77,15 @@ def file_objection(
         record = ledger_objections.find_record(conn, key, record_ref)
         category = ctx.catalog.categories[record["category"]]
         rule = category.objections.decide_within
+        # Within the period after a rejection, a new objection asks the next level to
+        # reconsider (the court list: within 10 days, decided within 15).
+        reconsiders = None
+        spec = category.objections
+        rejection = ledger_objections.latest_rejection(conn, int(record["event_id"]))
+        if rejection and spec.reconsider_within and spec.reconsideration_within:
+            window = spec.reconsider_within
+            if calendar.add_days(rejection[1], window.days, window.unit) >= day:
+                reconsiders, rule = rejection[0], spec.reconsideration_within
         due = calendar.add_days(day, rule.days, rule.unit)
         objection_id = ledger_objections.add(
             conn,
@@ -85,6 +95,7 @@ def file_objection(
             channel=channel,
             filed_on=day,
             due_on=due,
+            reconsiders=reconsiders,
         )
         evidence.record(conn, objection_id, stored)
         run = current_run(conn)
