@@ -12,7 +12,6 @@ import datetime as dt
 import os
 import re
 import smtplib
-from collections import Counter
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
@@ -108,7 +107,18 @@ def deliver(
     chosen = channels(ctx)
     now = now or utcnow()
     report = DeliveryReport()
-    while _deliver_batch(ctx, chosen, now, report, guard):
+    with guard(), ctx.store.transaction() as conn:
+        ctx.store.lock_for_merge(conn)
+        for channel in chosen:  # every notice gets one delivery per channel
+            conn.execute(
+                "INSERT INTO notice_deliveries (notice_id, channel, status, attempts,"
+                " next_attempt_at) SELECT n.notice_id, ?, 'pending', 0, ? FROM notices n"
+                " WHERE NOT EXISTS (SELECT 1 FROM notice_deliveries d"
+                " WHERE d.notice_id = n.notice_id AND d.channel = ?)",
+                [channel, now, channel],
+            )
+    after = 0
+    while (after := _deliver_batch(ctx, chosen, now, report, guard, after)) >= 0:
         pass
     return report
 
@@ -119,64 +129,61 @@ def _deliver_batch(
     now: dt.datetime,
     report: DeliveryReport,
     guard: Callable[[], AbstractContextManager[Any]],
-    size: int = 2000,
-) -> bool:
-    """Deliver up to ``size`` due deliveries; False when none was due."""
+    after: int,
+    size: int = 5000,
+) -> int:
+    """Deliver up to ``size`` due deliveries of notices after ``after``; returns the last
+    notice id handled, or -1 when none was due."""
     with guard(), ctx.store.transaction() as conn:
-        ctx.store.lock_for_merge(conn)
-        for channel in chosen:
-            conn.execute(
-                "INSERT INTO notice_deliveries (notice_id, channel, status, attempts,"
-                " next_attempt_at) SELECT n.notice_id, ?, 'pending', 0, ? FROM notices n"
-                " WHERE NOT EXISTS (SELECT 1 FROM notice_deliveries d"
-                " WHERE d.notice_id = n.notice_id AND d.channel = ?)",
-                [channel, now, channel],
-            )
         due = conn.dicts(
             "SELECT d.notice_id, d.channel, d.attempts, n.subject_key, n.kind, n.body,"
             " c.email, c.phone FROM notice_deliveries d JOIN notices n ON n.notice_id = d.notice_id"
             " LEFT JOIN subject_contacts c ON c.subject_key = n.subject_key"
-            " WHERE d.status = 'pending' AND d.next_attempt_at <= ?"
+            " WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND d.notice_id > ?"
             f" AND d.channel IN {literal_list(chosen)} ORDER BY d.notice_id LIMIT ?",
-            [now, size],
+            [now, after, size],
         )
     if not due:
-        return False
+        return -1
     outcomes: list[tuple[dict[str, Any], str, str | None]] = []
     for row in due:
         status, error = _send(ctx, row)
         outcomes.append((row, status, error))
     if any(row["channel"] == "file" for row, _, _ in outcomes):
         os.sync()  # the outbox files of the batch are on disk before they count as delivered
+    # One UPDATE per (channel, outcome, attempts, error), not one per notice.
+    groups: dict[tuple[str, str, int, str | None], list[int]] = {}
+    for row, status, error in outcomes:
+        attempts = int(row["attempts"]) + (status != "no_address")
+        if status == "error":
+            status = "failed" if attempts >= ctx.settings.notice_attempts else "pending"
+        groups.setdefault((row["channel"], status, attempts, error), []).append(row["notice_id"])
     with guard(), ctx.store.transaction() as conn:
-        counts: Counter[tuple[str, str]] = Counter()
-        for row, status, error in outcomes:
-            attempts = int(row["attempts"]) + (status != "no_address")
-            if status == "error":
-                status = "failed" if attempts >= ctx.settings.notice_attempts else "pending"
+        for (channel, status, attempts, error), ids in groups.items():
             wait = dt.timedelta(minutes=2 ** min(attempts, 10))
-            conn.execute(
-                "UPDATE notice_deliveries SET status = ?, attempts = ?, last_error = ?,"
-                " next_attempt_at = ?, delivered_at = ? WHERE notice_id = ? AND channel = ?",
-                [
-                    status,
-                    attempts,
-                    error,
-                    now + wait if status == "pending" else None,
-                    now if status == "delivered" else None,
-                    row["notice_id"],
-                    row["channel"],
-                ],
-            )
-            counts[(row["channel"], status)] += 1
-    for (channel, status), n in counts.items():
-        per_channel = report.by_channel.setdefault(channel, {})
-        per_channel[status] = per_channel.get(status, 0) + n
-        report.attempted += n if status != "no_address" else 0
-        report.delivered += n if status == "delivered" else 0
-        report.failed += n if status == "failed" else 0
-        report.retrying += n if status == "pending" else 0
-    return True
+            for start in range(0, len(ids), 1000):
+                chunk = ids[start : start + 1000]
+                conn.execute(
+                    "UPDATE notice_deliveries SET status = ?, attempts = ?, last_error = ?,"
+                    " next_attempt_at = ?, delivered_at = ? WHERE channel = ? AND notice_id IN"
+                    f" ({', '.join('?' for _ in chunk)})",
+                    [
+                        status,
+                        attempts,
+                        error,
+                        now + wait if status == "pending" else None,
+                        now if status == "delivered" else None,
+                        channel,
+                        *chunk,
+                    ],
+                )
+            per_channel = report.by_channel.setdefault(channel, {})
+            per_channel[status] = per_channel.get(status, 0) + len(ids)
+            report.attempted += len(ids) if status != "no_address" else 0
+            report.delivered += len(ids) if status == "delivered" else 0
+            report.failed += len(ids) if status == "failed" else 0
+            report.retrying += len(ids) if status == "pending" else 0
+    return int(due[-1]["notice_id"])
 
 
 def _send(ctx: Context, row: dict[str, Any]) -> tuple[str, str | None]:

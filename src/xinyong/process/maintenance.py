@@ -82,46 +82,49 @@ def _grace_ended(ctx: Context, conn: Connection, run_id: int, day: dt.date) -> i
 
 def _ending(ctx: Context, conn: Connection, run_id: int, day: dt.date) -> int:
     """Notices ahead of the end of a listing's term and of a record's publicity (its points
-    in a score), ``notice_lead_days`` before; each once."""
+    in a score), ``notice_lead_days`` before; each once. Set-based: the rows already told
+    are left out in SQL, so a day with nothing new costs one query each."""
     lead = day + dt.timedelta(days=ctx.settings.notice_lead_days)
-    made = 0
+    rows: list[tuple[str, str, str, dict[str, Any]]] = []
     for row in conn.dicts(
-        "SELECT subject_key, list_id, entry_id, ends_on FROM list_entries WHERE run_id = ?"
-        " AND status = 'active' AND ends_on > ? AND ends_on <= ?",
+        "SELECT e.subject_key, e.list_id, e.entry_id, e.ends_on FROM list_entries e"
+        " WHERE e.run_id = ? AND e.status = 'active' AND e.ends_on > ? AND e.ends_on <= ?"
+        " AND NOT EXISTS (SELECT 1 FROM notices n WHERE n.dedupe_key ="
+        " 'ending:' || e.entry_id || ':' || CAST(e.ends_on AS VARCHAR))",
         [run_id, day, lead],
     ):
         rule = ctx.policy.lists.get(row["list_id"])
         label = rule.label if rule else row["list_id"]
-        made += (
-            notices.add(
-                conn,
-                row["subject_key"],
-                "term_ending",
-                {"label": label, "until": row["ends_on"].isoformat()},
-                dedupe_key=f"ending:{row['entry_id']}:{row['ends_on']}",
-                on=day,
-                extra={"list": row["list_id"], "legal_basis": rule.legal_basis if rule else None},
-            )
-            is not None
+        facts = {"label": label, "until": row["ends_on"].isoformat()}
+        body = {
+            "kind": "term_ending",
+            "on": day.isoformat(),
+            **notices.render("term_ending", facts),
+            "list": row["list_id"],
+            "legal_basis": rule.legal_basis if rule else None,
+        }
+        rows.append(
+            (row["subject_key"], "term_ending", f"ending:{row['entry_id']}:{row['ends_on']}", body)
         )
     for row in conn.dicts(
         "SELECT s.subject_key, s.score_id, s.event_id, s.counts_until, r.source_record_id,"
         " r.category FROM score_items s JOIN records r ON r.event_id = s.event_id"
-        " WHERE s.run_id = ? AND s.points < 0 AND s.counts_until > ? AND s.counts_until <= ?",
+        " WHERE s.run_id = ? AND s.points < 0 AND s.counts_until > ? AND s.counts_until <= ?"
+        " AND NOT EXISTS (SELECT 1 FROM notices n WHERE n.dedupe_key = 'publicity:'"
+        " || CAST(s.event_id AS VARCHAR) || ':' || s.score_id || ':'"
+        " || CAST(s.counts_until AS VARCHAR))",
         [run_id, day, lead],
     ):
         category = ctx.catalog.categories.get(row["category"])
         label = f"{category.label if category else row['category']} ({row['source_record_id']})"
-        made += (
-            notices.add(
-                conn,
-                row["subject_key"],
-                "term_ending",
-                {"label": label, "until": row["counts_until"].isoformat()},
-                dedupe_key=f"publicity:{row['event_id']}:{row['score_id']}:{row['counts_until']}",
-                on=day,
-                extra={"record": row["source_record_id"], "score": row["score_id"]},
-            )
-            is not None
-        )
-    return made
+        facts = {"label": label, "until": row["counts_until"].isoformat()}
+        body = {
+            "kind": "term_ending",
+            "on": day.isoformat(),
+            **notices.render("term_ending", facts),
+            "record": row["source_record_id"],
+            "score": row["score_id"],
+        }
+        key = f"publicity:{row['event_id']}:{row['score_id']}:{row['counts_until']}"
+        rows.append((row["subject_key"], "term_ending", key, body))
+    return notices.add_many(conn, rows, day)
