@@ -123,10 +123,23 @@ WHERE s.action = 'add' AND s.document IS NOT NULL
                  AND r.category = s.category AND r.document = s.document
                  AND NOT (r.source_id = s.source_id AND r.source_record_id = s.source_record_id)
                  AND {_CURRENT}{ended})
-       OR EXISTS (SELECT 1 FROM staged t WHERE t.subject_key = s.subject_key
-                 AND t.category = s.category AND t.document = s.document AND t.action = 'add'
-                 AND t.source_record_id <> s.source_record_id AND t.line < s.line
-                 AND NOT EXISTS (SELECT 1 FROM exceptions e WHERE e.line = t.line)))
+       OR s.line IN (SELECT f.line FROM file_repeats f))
+"""
+
+
+# Records of the file that repeat the document of an earlier record of the same subject and
+# category in the file under another id: a window over the file (a self-join would be
+# quadratic where the staged table has no index).
+_FILE_DOCUMENT_REPEATS = """
+CREATE TEMP TABLE file_repeats AS
+SELECT line FROM (
+  SELECT s.line, s.source_record_id,
+    first_value(s.source_record_id) OVER (
+      PARTITION BY s.subject_key, s.category, s.document ORDER BY s.line) AS first_id
+  FROM staged s
+  WHERE s.action = 'add' AND s.document IS NOT NULL
+    AND NOT EXISTS (SELECT 1 FROM exceptions e WHERE e.line = s.line)
+) t WHERE t.source_record_id <> t.first_id
 """
 
 
@@ -246,6 +259,7 @@ def merge_submission(
         _SUPERSEDES,
     ):
         conn.execute(statement)
+    conn.execute(_FILE_DOCUMENT_REPEATS)
     repeated = conn.dicts(_repeated(exits or {}))
     if repeated and not allow_repeat:
         for row in repeated:
