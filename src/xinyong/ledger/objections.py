@@ -14,6 +14,7 @@ from typing import Any
 
 from xinyong.clock import utcnow
 from xinyong.errors import NotFound, SourceError
+from xinyong.ledger.cases import OBJECTIONS
 from xinyong.store.base import Connection
 
 OPEN, UPHELD, REJECTED = "open", "upheld", "rejected"
@@ -64,12 +65,6 @@ def find_record(conn: Connection, subject_key: str, ref: str) -> dict[str, Any]:
     return rows[0]
 
 
-def next_id(conn: Connection, table: str, prefix: str) -> str:
-    """Sequential case ids (rows are never deleted; callers hold the merge lock)."""
-    count = int(conn.scalar(f"SELECT count(*) FROM {table}"))
-    return f"{prefix}-{count + 1:06d}"
-
-
 def add(
     conn: Connection,
     *,
@@ -91,7 +86,7 @@ def add(
             hint="Add to it by writing to the source; a record has one open objection at a time.",
             code="objection_open",
         )
-    objection_id = next_id(conn, "objections", "OBJ")
+    objection_id = OBJECTIONS.next_id(conn)
     conn.execute(
         "INSERT INTO objections (objection_id, subject_key, event_id, source_id,"
         " source_record_id, category, reason, channel, filed_at, filed_on, due_on, status,"
@@ -125,49 +120,6 @@ def latest_rejection(conn: Connection, event_id: int) -> tuple[str, dt.date] | N
     return (str(row[0]), row[1]) if row else None
 
 
-def get(conn: Connection, objection_id: str) -> dict[str, Any]:
-    rows = conn.dicts("SELECT * FROM objections WHERE objection_id = ?", [objection_id])
-    if not rows:
-        raise NotFound(
-            f"No objection {objection_id!r}.",
-            hint="`xinyong objections list` shows them.",
-            code="objection_unknown",
-        )
-    return rows[0]
-
-
-def decide(
-    conn: Connection, objection_id: str, status: str, reason: str, by: str, on: dt.date
-) -> None:
-    conn.execute(
-        "UPDATE objections SET status = ?, decision_reason = ?, decided_by = ?, decided_at = ?,"
-        " decided_on = ? WHERE objection_id = ?",
-        [status, reason, by, utcnow(), on, objection_id],
-    )
-
-
-def listing(
-    conn: Connection,
-    *,
-    subject_key: str | None = None,
-    source_id: str | None = None,
-    status: str | None = None,
-    overdue_on: dt.date | None = None,
-) -> list[dict[str, Any]]:
-    where: list[str] = ["TRUE"]
-    params: list[Any] = []
-    for column, value in (("subject_key", subject_key), ("source_id", source_id), ("status", status)):
-        if value is not None:
-            where.append(f"{column} = ?")
-            params.append(value)
-    if overdue_on is not None:
-        where.append("status = 'open' AND due_on < ?")
-        params.append(overdue_on)
-    return conn.dicts(
-        "SELECT * FROM objections WHERE " + " AND ".join(where) + " ORDER BY objection_id", params
-    )
-
-
 def open_disputes(conn: Connection, subject_keys: list[str] | None = None) -> dict[int, Dispute]:
     """Record event id -> its open objection (all subjects, or only ``subject_keys``)."""
     sql = "SELECT event_id, objection_id, due_on FROM objections WHERE status = 'open'"
@@ -178,3 +130,9 @@ def open_disputes(conn: Connection, subject_keys: list[str] | None = None) -> di
         sql += " AND subject_key IN (" + ", ".join("?" for _ in subject_keys) + ")"
         params = list(subject_keys)
     return {int(e): Dispute(str(o), d) for e, o, d in conn.execute(sql, params)}
+
+
+# Read and decided as every case is (ledger/cases.py).
+get = OBJECTIONS.get
+decide = OBJECTIONS.decide
+listing = OBJECTIONS.listing

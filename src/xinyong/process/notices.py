@@ -21,6 +21,7 @@ import orjson
 from xinyong.clock import today, utcnow
 from xinyong.context import Context
 from xinyong.ids.masking import mask
+from xinyong.ledger.cases import OBJECTIONS, CaseTable
 from xinyong.state.outbox import Change, changes_after
 from xinyong.state.runs import current_run
 from xinyong.store.base import Connection, get_meta, set_meta
@@ -106,6 +107,30 @@ def listing(
         row["created_on"] = row["created_on"].isoformat()
         row["created_at"] = row["created_at"].isoformat(timespec="seconds") + "Z"
     return rows
+
+
+def tell_overdue(conn: Connection, cases: CaseTable, kind: str, day: dt.date) -> int:
+    """Tell each subject, once, that its objection or repair application is overdue."""
+    key = "objection" if cases is OBJECTIONS else "repair"  # how the texts name the case
+    told = 0
+    for row in cases.listing(conn, overdue_on=day):
+        case_id = row[cases.id_column]
+        made = add(
+            conn,
+            row["subject_key"],
+            kind,
+            {
+                key: case_id,
+                "record": row["source_record_id"],
+                "source": row["source_id"],
+                "due_on": row["due_on"].isoformat(),
+            },
+            dedupe_key=f"{key}:{case_id}:overdue",
+            on=day,
+            extra={key: case_id},
+        )
+        told += made is not None
+    return told
 
 
 # -- from the outbox ---------------------------------------------------------------------

@@ -20,6 +20,7 @@ from xinyong.context import Context
 from xinyong.errors import Forbidden, SourceError
 from xinyong.ids import parse_subject, subject_key
 from xinyong.ledger import objections as ledger_objections
+from xinyong.ledger.cases import OBJECTIONS
 from xinyong.ledger.objections import OPEN, REJECTED, UPHELD
 from xinyong.ledger.submit import submit_records
 from xinyong.process import evidence, notices
@@ -259,24 +260,7 @@ def list_objections(
 
 def notify_overdue(ctx: Context, conn: Connection, day: dt.date) -> int:
     """Tell subjects, once, that their objection is overdue; returns how many were told."""
-    told = 0
-    for row in ledger_objections.listing(conn, overdue_on=day):
-        made = notices.add(
-            conn,
-            row["subject_key"],
-            "objection_overdue",
-            {
-                "objection": row["objection_id"],
-                "record": row["source_record_id"],
-                "source": row["source_id"],
-                "due_on": row["due_on"].isoformat(),
-            },
-            dedupe_key=f"objection:{row['objection_id']}:overdue",
-            on=day,
-            extra={"objection": row["objection_id"]},
-        )
-        told += made is not None
-    return told
+    return notices.tell_overdue(conn, OBJECTIONS, "objection_overdue", day)
 
 
 def read_evidence(paths: list[Path]) -> list[tuple[str, bytes]]:

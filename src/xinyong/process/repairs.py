@@ -22,6 +22,7 @@ from xinyong.context import Context
 from xinyong.errors import Forbidden, SourceError
 from xinyong.ids import parse_subject, subject_key
 from xinyong.ledger import repairs as ledger_repairs
+from xinyong.ledger.cases import REPAIRS
 from xinyong.ledger.objections import find_record
 from xinyong.ledger.repairs import GRANTED, OPEN, REFUSED
 from xinyong.ledger.submit import submit_records
@@ -249,21 +250,4 @@ def list_repairs(
 
 def notify_overdue_repairs(conn: Connection, day: dt.date) -> int:
     """Tell subjects, once, that their repair application is overdue."""
-    told = 0
-    for row in ledger_repairs.listing(conn, overdue_on=day):
-        made = notices.add(
-            conn,
-            row["subject_key"],
-            "repair_overdue",
-            {
-                "repair": row["repair_id"],
-                "record": row["source_record_id"],
-                "source": row["source_id"],
-                "due_on": row["due_on"].isoformat(),
-            },
-            dedupe_key=f"repair:{row['repair_id']}:overdue",
-            on=day,
-            extra={"repair": row["repair_id"]},
-        )
-        told += made is not None
-    return told
+    return notices.tell_overdue(conn, REPAIRS, "repair_overdue", day)
