@@ -56,6 +56,14 @@ class Settings(BaseSettings):
     # NATS server (nats://127.0.0.1:4222) whose JetStream stream XINYONG_CHANGES receives the
     # change feed from `xinyong serve`; unset, nothing is published to NATS.
     nats_url: str | None = None
+    # Send the portal's cookies (session, CSRF, language) with the Secure attribute, so a
+    # browser returns them only over HTTPS (and to http://127.0.0.1 and localhost). Turn off
+    # only for a plain-HTTP client that is not a browser, such as a test on loopback.
+    portal_secure_cookies: bool = True
+    # Sign-in attempts with a wrong secret before a subject's sign-in is locked, and for
+    # how many minutes; attempts from one client address are limited the same way.
+    portal_max_attempts: int = 5
+    portal_lockout_minutes: int = 15
 
 
 def load_settings(**overrides: object) -> Settings:

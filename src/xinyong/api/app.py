@@ -14,13 +14,13 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from starlette.responses import HTMLResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from xinyong.access import log as access_log
 from xinyong.access.partners import Partner
-from xinyong.api import openapi, subjects
+from xinyong.api import openapi, public, report, subjects, transparency
 from xinyong.api.background import Maintainer
 from xinyong.api.problems import MEDIA_TYPE, render, unauthorized
 from xinyong.api.schemas import check_decision, parse_batch, parse_decision, parse_records
@@ -35,6 +35,9 @@ from xinyong.errors import (
 from xinyong.feed.delivery import Deliveries, partner_events
 from xinyong.ids.masking import mask
 from xinyong.ledger.submit import submit_records
+from xinyong.portal import routes as portal_routes
+from xinyong.portal.pages import error_page
+from xinyong.portal.security import API_PREFIXES, SecurityHeaders
 from xinyong.process.hooks import after_merge
 from xinyong.settings import load_settings
 
@@ -253,10 +256,6 @@ async def docs(request: Request) -> Response:
     return HTMLResponse(openapi.docs_page())
 
 
-async def root(request: Request) -> Response:
-    return RedirectResponse("/docs")
-
-
 async def _error(request: Request, exc: Exception) -> Response:
     """Every error of every Starlette route, rendered by the one table (api/problems.py)."""
     if isinstance(exc, HTTPException):
@@ -270,11 +269,16 @@ async def _error(request: Request, exc: Exception) -> Response:
             exc = NotFound(f"No route {request.url.path}.", code="route_unknown")
         else:
             exc = RequestInvalid(str(exc.detail), code="http_error")
-    return render(exc, request.url.path).response(request.url.path)
+    problem = render(exc, request.url.path)
+    if request.url.path.startswith(API_PREFIXES):
+        return problem.response(request.url.path)
+    body = problem.body()
+    return error_page(
+        request, problem.status, body["title"], body.get("detail", ""), body.get("hint", "")
+    )
 
 
 ROUTES = [
-    Route("/", root, include_in_schema=False),
     Route("/docs", docs, include_in_schema=False),
     Route("/openapi.json", openapi_json, include_in_schema=False),
     Route("/v1/health", health),
@@ -293,6 +297,10 @@ ROUTES = [
     Route("/v1/objections/{objection_id}/decision", subjects.objection_decision, methods=["POST"]),
     Route("/v1/subjects/{subject_id}/repairs", subjects.subject_repairs, methods=["GET", "POST"]),
     Route("/v1/repairs/{repair_id}/decision", subjects.repair_decision, methods=["POST"]),
+    *public.ROUTES,
+    *transparency.ROUTES,
+    *report.ROUTES,
+    *portal_routes.ROUTES,
 ]
 
 
@@ -303,6 +311,7 @@ class FastDecisions:
 
     def __init__(self, app: Starlette) -> None:
         self.app = app
+        self.pages = SecurityHeaders(app)  # every other request: the portal's headers outside the API
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if not (
@@ -310,7 +319,7 @@ class FastDecisions:
             and scope["method"] == "POST"
             and scope["path"] == "/v1/decisions"
         ):
-            await self.app(scope, receive, send)
+            await self.pages(scope, receive, send)
             return
         credential = None
         for name, value in scope["headers"]:

@@ -24,14 +24,12 @@ from xinyong.api.schemas import (
     parse_model,
 )
 from xinyong.decisions.service import Service
-from xinyong.errors import Forbidden, NotEvaluated, RequestInvalid, TooLarge
-from xinyong.evaluation.replay import subject_state
+from xinyong.errors import Forbidden, RequestInvalid, TooLarge
 from xinyong.ids import SubjectId, parse_subject, subject_key
 from xinyong.ids.masking import mask
-from xinyong.ledger.queries import subject_file
+from xinyong.portal.file import whole_file
 from xinyong.process import notices
 from xinyong.process.objections import decide_objection, file_objection, list_objections
-from xinyong.process.remedies import remedies
 from xinyong.process.repairs import apply_for_repair, decide_repair, list_repairs
 
 JSON = "application/json"
@@ -95,21 +93,7 @@ async def subject_whole_file(request: Request) -> Response:
     service = _service(request)
     parsed, key = holder(request)
 
-    def work() -> dict[str, Any]:
-        with service.store_lock, service.ctx.store.transaction() as conn:
-            data = subject_file(conn, parsed.identifier, service.secret)
-            try:
-                data["state"] = subject_state(service.ctx, conn, key)
-                data["remedies"] = remedies(service.ctx, conn, parsed.identifier)["measures"]
-            except NotEvaluated as exc:
-                data["state"] = {"not_evaluated": exc.message}
-                data["remedies"] = []
-        with service.store_lock:
-            data["objections"] = list_objections(service.ctx, identifier=parsed.identifier)
-        data.pop("subject_key", None)
-        return data
-
-    data = await run_in_threadpool(work)
+    data = await run_in_threadpool(whole_file, service, parsed.identifier)
     entry = access_log.entry(key, "lookup", "subject", channel="api")
     await request.app.state.journal.write([entry])
     return _json(data)

@@ -1,0 +1,41 @@
+"""A subject's whole file, as the subject sees it: every record with its provenance, the
+evaluated state explained (as of today, or replayed as of a past date), the remedies of its
+measures, its objections and repair applications. One function, served as JSON by the API
+(``GET /v1/subjects/{id}``), as pages and downloads by the portal, and as the signed report."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from xinyong.decisions.service import Service
+from xinyong.errors import NotEvaluated
+from xinyong.evaluation.replay import subject_state
+from xinyong.ledger.queries import subject_file
+from xinyong.process.objections import list_objections
+from xinyong.process.remedies import remedies
+from xinyong.process.repairs import list_repairs
+
+
+def whole_file(service: Service, identifier: str, as_of: dt.date | None = None) -> dict[str, Any]:
+    """Everything held about ``identifier`` (run it off the event loop: it reads the store)."""
+    with service.store_lock, service.ctx.store.transaction() as conn:
+        data = subject_file(conn, identifier, service.secret)
+        try:
+            data["state"] = subject_state(service.ctx, conn, data["subject_key"], as_of)
+            data["remedies"] = remedies(service.ctx, conn, identifier)["measures"]
+        except NotEvaluated as exc:
+            data["state"] = {"not_evaluated": exc.message}
+            data["remedies"] = []
+    with service.store_lock:
+        data["objections"] = list_objections(service.ctx, identifier=identifier)
+        data["repairs"] = list_repairs(service.ctx, identifier=identifier)
+    data.pop("subject_key", None)
+    return data
+
+
+def identifier_of(service: Service, subject_key: str) -> str | None:
+    """The identifier behind a pseudonymous key (for a signed-in subject's own pages)."""
+    with service.store_lock, service.ctx.store.transaction() as conn:
+        found = conn.scalar("SELECT identifier FROM subjects WHERE subject_key = ?", [subject_key])
+    return str(found) if found is not None else None
