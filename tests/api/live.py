@@ -187,8 +187,16 @@ def listing(subject: str, folder: Path, tag: str) -> Path:
 class Server:
     """`xinyong serve` in its own process group (granian forks its workers)."""
 
-    def __init__(self, data_dir: Path, *, nats_url: str | None = None, workers: int = 1) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        nats_url: str | None = None,
+        workers: int = 1,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.data_dir = data_dir
+        self.env = env or {}
         self.nats_url = nats_url
         self.workers = workers
         self.port = 0
@@ -203,6 +211,7 @@ class Server:
         assert self.proc is None, "already running"
         self.port = free_port()
         extra = {"XINYONG_NATS_URL": self.nats_url} if self.nats_url else {}
+        extra.update(self.env)
         log_path = self.data_dir.parent / f"serve-{len(self.logs)}.log"
         self.logs.append(log_path)
         with open(log_path, "wb") as log:

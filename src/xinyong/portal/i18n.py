@@ -54,5 +54,10 @@ def language(request: Request) -> str:
     return DEFAULT
 
 
+def N_(message: str) -> str:
+    """Marks a message for translation where it is defined; it is translated where shown."""
+    return message
+
+
 def gettext(lang: str, message: str) -> str:
     return translations(lang).gettext(message)

@@ -74,6 +74,9 @@ def environment(lang: str) -> Environment:
     env.filters["percent"] = (
         lambda n: format_percent(n, "#,##0.0%", locale=where) if n is not None else ""
     )
+    # Labels that come from the catalogue and policies (data, not template text) are
+    # translated through the same catalogues (locale/<lang>/data.po).
+    env.filters["t"] = lambda text: i18n.translations(lang).gettext(text) if text else ""
     env.globals["lang"] = lang
     env.globals["html_lang"] = i18n.TAGS[lang]
     return env
