@@ -16,6 +16,7 @@ from xinyong.cli.serve import export_settings, run_server
 from xinyong.cli.state import context
 from xinyong.clock import today
 from xinyong.context import Context
+from xinyong.credentials import issue_subject
 from xinyong.demo.city import CityFiles
 from xinyong.demo.due_process import RECEIPT, stage_due_process
 from xinyong.demo.load import load_city
@@ -97,6 +98,8 @@ def demo(
     receipt.write_bytes(RECEIPT)
     serving = None if no_serve else demo_partner(app, webhook)
     removal = write_removal(app, sample[0]) if sample else None
+    url = f"http://{host}:{port}"
+    portal = _portal_guide(app, url, sample[0] if sample else None)
     summary = {
         "city": {
             "persons": city.persons,
@@ -113,8 +116,8 @@ def demo(
         "evaluation": evaluation.as_dict(),
         "due_process": due_process,
         "example_listing_record": listing,
+        "portal": portal,
     }
-    url = f"http://{host}:{port}"
     if serving:
         summary["serve"] = {"url": url, **serving}
     if as_json:
@@ -124,6 +127,7 @@ def demo(
         _print_due_process(due_process)
         if sample and removal:
             _print_try(sample[0], removal, url, serving, listing, receipt)
+        _print_portal(portal, serving is not None)
     if serving:
         export_settings(ctx)
         run_server(host, port, 1)
@@ -238,6 +242,43 @@ def _print_try(
             f"Webhooks go to {serving['webhook']}, signed with {serving['webhook_secret']}"
         )
     err_console.print("[dim]Stop with Ctrl-C.[/]")
+
+
+def _portal_guide(app: Context, url: str, listed: str | None) -> dict[str, Any]:
+    """What to try on the portal: an organisation on the court's defaulter list to search for, and
+    the listed person's letter credential to sign in with (issued afresh on each run)."""
+    guide: dict[str, Any] = {"url": url + "/"}
+    with app.store.transaction() as conn:
+        org = conn.one(
+            "SELECT r.details FROM current_records r JOIN subjects s"
+            " ON s.subject_key = r.subject_key WHERE s.kind = 'organisation'"
+            " AND r.category = 'administrative.registration' AND EXISTS (SELECT 1 FROM"
+            " list_entries e JOIN eval_runs u ON u.run_id = e.run_id AND u.is_current"
+            " WHERE e.subject_key = r.subject_key AND e.status = 'active'"
+            " AND e.list_id = 'judicial_defaulters')"
+            " ORDER BY r.event_id LIMIT 1"
+        )
+        if org:
+            guide["search_for"] = orjson.loads(org[0]).get("name")
+        if listed:
+            key = subject_key(app.secret, listed)
+            guide["sign_in"] = {"identifier": listed, "credential": issue_subject(conn, key)}
+    return guide
+
+
+def _print_portal(portal: dict[str, Any], serving: bool) -> None:
+    where = portal["url"] if serving else f"{portal['url']} (after: xinyong serve)"
+    console.print(f"\n[bold]The portal[/] at {where}", soft_wrap=True)
+    if portal.get("search_for"):
+        console.print(f"  Search for an organisation: {portal['search_for']}", soft_wrap=True)
+    if portal.get("sign_in"):
+        sign = portal["sign_in"]
+        console.print(
+            f"  Sign in as the listed person at {portal['url']}sign-in with\n"
+            f"    identifier {sign['identifier']}\n    credential {sign['credential']}\n"
+            "  (then choose a password of your own)",
+            soft_wrap=True,
+        )
 
 
 def demo_partner(app: Context, webhook: str | None) -> dict[str, str]:
