@@ -1,5 +1,4 @@
-"""Every message of every template and portal module has its Chinese translation, and no
-catalogue holds a message that nothing uses any more."""
+"""Every message of every template and portal module has its Chinese translation."""
 
 from __future__ import annotations
 
@@ -24,8 +23,9 @@ def _used() -> set[str]:
 
 
 def test_every_message_has_a_chinese_translation() -> None:
-    zh = i18n.translations("zh")
-    missing = sorted(m for m in _used() if zh.gettext(m) == m)
+    # A message may keep its form in Chinese (CSV, JSON), so membership counts, not change.
+    catalog = getattr(i18n.translations("zh"), "_catalog", {})
+    missing = sorted(m for m in _used() if not catalog.get(m))
     assert not missing, "no Chinese translation for:\n" + "\n".join(missing)
 
 

@@ -270,7 +270,7 @@ async def _error(request: Request, exc: Exception) -> Response:
         else:
             exc = RequestInvalid(str(exc.detail), code="http_error")
     problem = render(exc, request.url.path)
-    if request.url.path.startswith(API_PREFIXES):
+    if request.url.path.startswith(API_PREFIXES) or not hasattr(request.app.state, "service"):
         return problem.response(request.url.path)
     body = problem.body()
     return error_page(

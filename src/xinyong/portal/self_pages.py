@@ -18,6 +18,7 @@ from xinyong.portal.signin import (
     Authenticator,
     LetterOrPassword,
     Refused,
+    SignedIn,
     Throttle,
     check_new_password,
 )
@@ -48,18 +49,17 @@ async def sign_in(request: Request) -> Response:
     identifier, secret = _field(form, "identifier").upper(), _field(form, "secret")
     target = _next(form.get("next"))
     client = request.client.host if request.client else "unknown"
-    try:
-        if not THROTTLE.allow(client):
-            raise Refused(THROTTLED, 429)
+    signed: SignedIn | Refused = Refused(THROTTLED, 429)
+    if THROTTLE.allow(client):
         signed = await run_in_threadpool(
             AUTHENTICATOR.authenticate, service(request), identifier, secret
         )
-    except Refused as refused:
+    if isinstance(signed, Refused):
         return render(
             request,
             "me/sign_in.html",
-            {"next": target, "error": refused.reason, "until": refused.until},
-            status=refused.status,
+            {"next": target, "error": signed.reason, "until": signed.until},
+            status=signed.status,
         )
     state = portal(request)
     response = RedirectResponse(

@@ -33,12 +33,14 @@ class SignedIn:
     choose_password: bool  # signed in with a letter: ask for a password of its own
 
 
-class Refused(Exception):
-    """A sign-in that did not succeed; ``reason`` is a msgid for the page."""
+@dataclass(frozen=True)
+class Refused:
+    """A sign-in that did not succeed: ``reason`` is a msgid for the page, ``status`` the
+    page's HTTP status, ``until`` the end of a lock-out."""
 
-    def __init__(self, reason: str, status: int, until: dt.datetime | None = None) -> None:
-        super().__init__(reason)
-        self.reason, self.status, self.until = reason, status, until
+    reason: str
+    status: int
+    until: dt.datetime | None = None
 
 
 WRONG = N_("The identifier, credential or password is wrong.")
@@ -47,7 +49,7 @@ THROTTLED = N_("Too many attempts from your address. Wait a few minutes and try 
 
 
 class Authenticator(Protocol):
-    def authenticate(self, service: Service, identifier: str, secret: str) -> SignedIn: ...
+    def authenticate(self, service: Service, identifier: str, secret: str) -> SignedIn | Refused: ...
 
 
 class LetterOrPassword:
@@ -55,18 +57,18 @@ class LetterOrPassword:
     or when it was issued after the password was set (a new letter resets a forgotten
     password); otherwise the password does. Wrong attempts lock the identifier."""
 
-    def authenticate(self, service: Service, identifier: str, secret: str) -> SignedIn:
+    def authenticate(self, service: Service, identifier: str, secret: str) -> SignedIn | Refused:
         settings = service.settings
         try:
             key = subject_key(service.secret, parse_subject(identifier).identifier)
         except InvalidIdentifier:
             credentials.password_matches_nobody(secret)  # same cost as a real check
-            raise Refused(WRONG, 401) from None
+            return Refused(WRONG, 401)
         with service.store_lock, service.ctx.store.transaction() as conn:
             state = credentials.login(conn, key)
             now = utcnow()
             if state.locked_until is not None and state.locked_until > now:
-                raise Refused(LOCKED, 429, state.locked_until)
+                return Refused(LOCKED, 429, state.locked_until)
             issued = credentials.letter_issued_at(conn, key, secret)
             letter_ok = issued is not None and (
                 not state.has_password
@@ -85,7 +87,7 @@ class LetterOrPassword:
                 settings.portal_max_attempts,
                 dt.timedelta(minutes=settings.portal_lockout_minutes),
             )
-        raise Refused(WRONG, 401)
+        return Refused(WRONG, 401)
 
 
 def check_new_password(password: str, repeated: str, identifier: str) -> str | None:
