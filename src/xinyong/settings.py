@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     # how many minutes; attempts from one client address are limited the same way.
     portal_max_attempts: int = 5
     portal_lockout_minutes: int = 15
+    # The portal's public address (https://credit.example.gov.cn), printed on signed reports
+    # as their issuer; unset, the address each request came to (its Host header).
+    public_url: str | None = None
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -25,8 +25,10 @@ FIELD = "report"
 
 
 def issuer(request: Request) -> str:
-    """The deployment as the report names it: the address it was served from."""
-    return str(request.base_url).rstrip("/")
+    """Who issued the report: the deployment's public address when it is set (a Host
+    header is the client's to choose), else the address the request came to."""
+    configured = service(request).settings.public_url
+    return (configured or str(request.base_url)).rstrip("/")
 
 
 def download_headers(identifier_masked: str, issued: dt.date) -> dict[str, str]:
