@@ -42,6 +42,8 @@ def equality(
             table.add_column(c, justify="right")
         for r in report[f"by_{name}"]:
             label = f"{r['grp']} {r.get('label', '')}".strip()
+            if name != "kind" and "kind" in r:  # persons and organisations in separate rows
+                label = f"{r['kind']}: {label}"
             cells = [
                 f"{r[c]:,} ({r[c + '_rate']:.2%})"
                 for c in ("black_listed", "red_listed", "restricted", "rewarded")

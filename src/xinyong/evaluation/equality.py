@@ -5,6 +5,11 @@ can still be uneven: sources may report some kinds of owner more than others. Th
 shows the rates with their counts, from the current evaluated state, so that it shows.
 Ownership comes from the latest registration record; region from the identifier (a person's
 region of birth registration, an organisation's registration area), at prefecture level.
+
+Rates are of the population: every subject of the group that the ledger knows, whether or not
+it has a current record. Ownership and region rows are per subject kind, so persons and
+organisations are never counted in one row. The report holds every count, however small;
+what is published is suppressed below a minimum cell size (portal/transparency.py).
 """
 
 from __future__ import annotations
@@ -22,48 +27,77 @@ from xinyong.store.base import Connection
 _GROUPS = {
     "kind": "s.kind",
     "ownership": "COALESCE(o.ownership, 'unregistered')",
-    "region": "substr(s.region_code, 1, 4) || '00'",
+    "region": "COALESCE(substr(s.region_code, 1, 4) || '00', 'unknown')",
 }
 
 
-def equality_report(ctx: Context) -> dict[str, Any]:
+def equality_report(ctx: Context, conn: Connection | None = None) -> dict[str, Any]:
+    """The report from the current run; in its own transaction, or in ``conn``'s."""
+    if conn is not None:
+        return _report(ctx, conn)
+    with ctx.store.transaction() as own:
+        return _report(ctx, own)
+
+
+def _report(ctx: Context, conn: Connection) -> dict[str, Any]:
     policy = ctx.policy
-    with ctx.store.transaction() as conn:
-        run = require_current(conn, policy)
-        run_id = int(run["run_id"])
-        black = [k for k, v in policy.lists.items() if v.kind == "black"]
-        red = [k for k, v in policy.lists.items() if v.kind == "red"]
-        restrict = [k for k, v in policy.measures.items() if v.kind == "restrict"]
-        reward = [k for k, v in policy.measures.items() if v.kind == "reward"]
-        translate = get_engine(ctx.store.name, ctx.store.name).translate
-        _prepare(conn, translate, run_id, black, red, restrict, reward)
-        report: dict[str, Any] = {
-            "policy": policy.label,
-            "as_of": run["as_of"].isoformat(),
-            "run_id": run_id,
-        }
-        for name, expr in _GROUPS.items():
-            where = " WHERE s.kind <> 'person'" if name == "ownership" else ""
-            rows = conn.dicts(
-                f"SELECT {expr} AS grp, count(*) AS subjects,"
-                " sum(f.black) AS black_listed, sum(f.red) AS red_listed,"
-                " sum(f.restricted) AS restricted, sum(f.rewarded) AS rewarded"
-                " FROM subjects s JOIN eq_flags f ON f.subject_key = s.subject_key"
-                " LEFT JOIN eq_ownership o ON o.subject_key = s.subject_key"
-                f"{where} GROUP BY {expr} ORDER BY 2 DESC, 1"
-            )
-            for r in rows:
-                n = int(r["subjects"])
-                for c in ("black_listed", "red_listed", "restricted", "rewarded"):
-                    r[c] = int(r[c] or 0)
-                    r[c + "_rate"] = round(r[c] / n, 4) if n else 0.0
-                r["subjects"] = n
-                if name == "region":
-                    r["label"] = region_name(str(r["grp"])) or ""
-            report[f"by_{name}"] = rows
-        for table in ("eq_flags", "eq_ownership"):
-            conn.execute(f"DROP TABLE IF EXISTS {table}")
+    run = require_current(conn, policy)
+    run_id = int(run["run_id"])
+    black = [k for k, v in policy.lists.items() if v.kind == "black"]
+    red = [k for k, v in policy.lists.items() if v.kind == "red"]
+    restrict = [k for k, v in policy.measures.items() if v.kind == "restrict"]
+    reward = [k for k, v in policy.measures.items() if v.kind == "reward"]
+    translate = get_engine(ctx.store.name, ctx.store.name).translate
+    _prepare(conn, translate, run_id, black, red, restrict, reward)
+    report: dict[str, Any] = {
+        "policy": policy.label,
+        "as_of": run["as_of"].isoformat(),
+        "run_id": run_id,
+    }
+    for name, expr in _GROUPS.items():
+        where = " WHERE s.kind <> 'person'" if name == "ownership" else ""
+        # Ownership and region rows are per kind: never persons and organisations in one.
+        kind = "" if name == "kind" else "s.kind AS kind, "
+        keys = expr if name == "kind" else f"s.kind, {expr}"
+        order = "2 DESC, 1" if name == "kind" else "1, 3 DESC, 2"
+        rows = conn.dicts(
+            f"SELECT {kind}{expr} AS grp, count(*) AS subjects,"
+            " sum(f.black) AS black_listed, sum(f.red) AS red_listed,"
+            " sum(f.restricted) AS restricted, sum(f.rewarded) AS rewarded"
+            " FROM subjects s JOIN eq_flags f ON f.subject_key = s.subject_key"
+            " LEFT JOIN eq_ownership o ON o.subject_key = s.subject_key"
+            f"{where} GROUP BY {keys} ORDER BY {order}"
+        )
+        for r in rows:
+            n = int(r["subjects"])
+            for c in ("black_listed", "red_listed", "restricted", "rewarded"):
+                r[c] = int(r[c] or 0)
+                r[c + "_rate"] = round(r[c] / n, 4) if n else 0.0
+            r["subjects"] = n
+            if name == "region":
+                r["label"] = _region_label(str(r["grp"]))
+        report[f"by_{name}"] = rows
+    for table in ("eq_flags", "eq_ownership"):
+        conn.execute(f"DROP TABLE IF EXISTS {table}")
     return report
+
+
+# Prefecture-level entries that name no place of their own: the province's name says where.
+_UNNAMED = {
+    "市辖区",
+    "县",
+    "省直辖县级行政区划",
+    "省直辖县级行政单位",
+    "自治区直辖县级行政区划",
+    "自治区直辖县级行政单位",
+}
+
+
+def _region_label(code: str) -> str:
+    name = region_name(code) or ""
+    if name and name not in _UNNAMED:
+        return name
+    return region_name(code[:2] + "0000") or name
 
 
 def _in(values: list[str]) -> str:
@@ -80,6 +114,8 @@ def _prepare(
     reward: list[str],
 ) -> None:
     """Per subject: 1/0 for black-listed, red-listed, restricted, rewarded; and ownership."""
+    for table in ("eq_flags", "eq_ownership"):
+        conn.execute(f"DROP TABLE IF EXISTS {table}")
     conn.execute(f"""
 CREATE TEMP TABLE eq_flags AS
 SELECT s.subject_key,
