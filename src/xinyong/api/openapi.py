@@ -46,7 +46,7 @@ def _problems(*statuses: int) -> dict[str, Any]:
     text = {
         401: "Missing or unknown credential.",
         403: "Outside the credential's grant.",
-        404: "No such objection or record.",
+        404: "No such objection, record, list or organisation.",
         413: "Too many items, or a body too large.",
         422: "Malformed identifier, body or parameter.",
         503: "Nothing evaluated yet.",
@@ -80,6 +80,96 @@ def _int_query(name: str, low: int, high: int, default: int, text: str) -> dict[
         "required": False,
         "description": text,
         "schema": {"type": "integer", "minimum": low, "maximum": high, "default": default},
+    }
+
+
+def _query(name: str, schema: dict[str, Any], text: str, required: bool = False) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "required": required,
+        "description": text,
+        "schema": schema,
+    }
+
+
+def _public_paths() -> dict[str, Any]:
+    """Public disclosure (anyone, no credential; identifiers of persons masked)."""
+    anything = {"application/json": {"schema": {"type": "object"}}}
+    csv = {"text/csv": {"schema": {"type": "string"}}}
+    list_filters = [
+        _query("region", {"type": "string", "pattern": "^[0-9]{2,6}$"}, "Region code or prefix."),
+        _query("from", {"type": "string", "format": "date"}, "Listed on or after."),
+        _query("to", {"type": "string", "format": "date"}, "Listed on or before."),
+    ]
+    return {
+        "/v1/public/search": {
+            "get": {
+                "operationId": "publicSearch",
+                "summary": "Organisations and agencies by name or code; persons on a public list "
+                "by published name or exact identifier",
+                "parameters": [
+                    _query(
+                        "q",
+                        {"type": "string", "minLength": 1, "maxLength": 100},
+                        "A name (2 characters or more) or a whole identifier.",
+                        required=True,
+                    )
+                ],
+                "responses": {"200": {"description": "Results.", "content": anything}},
+            }
+        },
+        "/v1/public/lists": {
+            "get": {
+                "operationId": "publicLists",
+                "summary": "The public lists with their entry counts, and the lists not published",
+                "responses": {
+                    "200": {"description": "Lists.", "content": anything},
+                    **_problems(503),
+                },
+            }
+        },
+        "/v1/public/lists/{list}": {
+            "get": {
+                "operationId": "publicList",
+                "summary": "One page of a public list, or the whole filtered list as CSV",
+                "parameters": [
+                    {
+                        "name": "list",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string", "pattern": "^[a-z][a-z0-9_]*$"},
+                    },
+                    *list_filters,
+                    _int_query("page", 1, 1_000_000, 1, "Page number."),
+                    _int_query("per_page", 1, 200, 50, "Entries per page."),
+                    _query("format", {"type": "string", "enum": ["json", "csv"]}, "json or csv."),
+                ],
+                "responses": {
+                    "200": {"description": "Entries.", "content": {**anything, **csv}},
+                    **_problems(404, 422),
+                },
+            }
+        },
+        "/v1/public/organisations/{code}": {
+            "get": {
+                "operationId": "publicOrganisation",
+                "summary": "An organisation's or agency's public profile",
+                "parameters": [
+                    {
+                        "name": "code",
+                        "in": "path",
+                        "required": True,
+                        "description": "Unified social credit code.",
+                        "schema": {"type": "string", "pattern": "^[0-9A-Z]{18}$"},
+                    }
+                ],
+                "responses": {
+                    "200": {"description": "The profile.", "content": anything},
+                    **_problems(404),
+                },
+            }
+        },
     }
 
 
@@ -230,6 +320,34 @@ def document(policy: Policy) -> dict[str, Any]:
                     },
                 }
             },
+            "/v1/subjects/{subject_id}/report": {
+                "get": {
+                    "operationId": "creditReport",
+                    "summary": "The subject's signed credit report, a PDF to hand to a landlord "
+                    "or a tender office (the subject's own credential; logged in its access log). "
+                    "Anyone verifies it at /report/verify or with `xinyong report verify`",
+                    "security": [{"subject": []}],
+                    "parameters": [
+                        _SUBJECT_ID,
+                        {
+                            "name": "lang",
+                            "in": "query",
+                            "required": False,
+                            "description": "The report's language: Chinese (default) or English.",
+                            "schema": {"type": "string", "enum": ["zh", "en"], "default": "zh"},
+                        },
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "The report, signed after its final %%EOF.",
+                            "content": {
+                                "application/pdf": {"schema": {"type": "string", "format": "binary"}}
+                            },
+                        },
+                        **_problems(401, 403, 422),
+                    },
+                }
+            },
             "/v1/subjects/{subject_id}/notices": {
                 "get": {
                     "operationId": "notices",
@@ -327,6 +445,22 @@ def document(policy: Policy) -> dict[str, Any]:
                     "responses": {
                         **_ok("Objection", "The objection, decided."),
                         **_problems(401, 403, 404, 422),
+                    },
+                }
+            },
+            **_public_paths(),
+            "/v1/public/transparency": {
+                "get": {
+                    "operationId": "publicTransparency",
+                    "summary": "The transparency figures: listings and removals by month and list, "
+                    "removals reaching partners, objections, repairs, decisions by partner kind, "
+                    "and the equality report with groups under the minimum cell size suppressed "
+                    "(anyone; at most a minute old)",
+                    "responses": {
+                        "200": {
+                            "description": "The figures (the /transparency page's numbers).",
+                            "content": {"application/json": {"schema": {"type": "object"}}},
+                        }
                     },
                 }
             },
