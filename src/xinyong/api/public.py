@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -30,11 +29,11 @@ def _service(request: Request) -> Service:
 
 async def search(request: Request) -> Response:
     q = request.query_params.get("q")
-    return _json(await run_in_threadpool(public_index.search, _service(request), q))
+    return _json(await public_index.answer(public_index.search, _service(request), q))
 
 
 async def lists(request: Request) -> Response:
-    return _json(await run_in_threadpool(public_index.lists_index, _service(request)))
+    return _json(await public_index.answer(public_index.lists_index, _service(request)))
 
 
 async def list_entries(request: Request) -> Response:
@@ -42,12 +41,14 @@ async def list_entries(request: Request) -> Response:
     query = public.ListQuery.parse(request.query_params)
     if public.wants_csv(request.query_params):
         return await csv_response(_service(request), list_id, query)
-    return _json(await run_in_threadpool(public_index.list_page, _service(request), list_id, query))
+    return _json(
+        await public_index.answer(public_index.list_page, _service(request), list_id, query)
+    )
 
 
 async def organisation(request: Request) -> Response:
     code = request.path_params["code"]
-    return _json(await run_in_threadpool(public_index.organisation, _service(request), code))
+    return _json(await public_index.answer(public_index.organisation, _service(request), code))
 
 
 ROUTES: list[BaseRoute] = [

@@ -161,8 +161,10 @@ def credential(
     identifier: str = typer.Argument(..., help="The subject's identity number or credit code."),
     as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
 ) -> None:
-    """Issue a credential that only this subject holds, to read its own access log over
-    HTTP (GET /v1/subjects/ID/access-log). Shown once; hand it to the subject."""
+    """Issue a credential that only this subject holds: the letter credential. With it the
+    subject signs in to the portal (/sign-in) and chooses a password, and reads its own
+    file over HTTP (GET /v1/subjects/ID...). A new one also resets a forgotten portal
+    password. Shown once; hand it to the subject."""
     app_ctx = context(ctx)
     parsed = parse_subject(identifier)
     key = subject_key(app_ctx.secret, parsed.identifier)

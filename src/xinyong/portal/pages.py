@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -99,30 +101,68 @@ def url_with(request: Request, **params: Any) -> str:
     return request.url.path + ("?" + urlencode(query) if query else "")
 
 
+class PageCache:
+    """Rendered public pages, for visitors who are not signed in (whose pages hold no token):
+    the same data, language and address give the same HTML, so it is rendered once per
+    version of the data. Least recently used pages leave first."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self.size = size
+        self._pages: OrderedDict[tuple[Any, ...], str] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[Any, ...]) -> str | None:
+        with self._lock:
+            page = self._pages.get(key)
+            if page is not None:
+                self._pages.move_to_end(key)
+            return page
+
+    def put(self, key: tuple[Any, ...], page: str) -> None:
+        with self._lock:
+            self._pages[key] = page
+            while len(self._pages) > self.size:
+                self._pages.popitem(last=False)
+
+
+PAGES = PageCache()
+
+
 def render(
     request: Request,
     template: str,
     context: dict[str, Any] | None = None,
     status: int = 200,
     json_url: str | None = None,
+    version: object = None,
 ) -> Response:
-    """The page, in the request's language, with its CSRF cookie and language cookie."""
+    """The page, in the request's language, with its CSRF cookie and language cookie.
+    ``version`` names the data the context was made from: a public page of the same
+    version, address and language is rendered once (see ``PageCache``)."""
     lang = i18n.language(request)
     state = portal(request)
     cookie, fresh = security.csrf_cookie(request)
-    page = environment(lang).get_template(template).render(
-        request=request,
-        path=request.url.path,
-        languages=[
-            (code, label, url_with(request, lang=code), code == lang)
-            for code, label in i18n.LANGUAGES.items()
-        ],
-        csrf=security.csrf_token(state.key, cookie),
-        csrf_field=security.CSRF_FIELD,
-        signed_in=current_session(request) is not None,
-        json_url=json_url,
-        **(context or {}),
-    )
+    signed_in = current_session(request) is not None
+    key = None
+    if version is not None and not signed_in:
+        key = (version, template, lang, request.url.path, request.url.query, json_url, status)
+    page = PAGES.get(key) if key is not None else None
+    if page is None:
+        page = environment(lang).get_template(template).render(
+            request=request,
+            path=request.url.path,
+            languages=[
+                (code, label, url_with(request, lang=code), code == lang)
+                for code, label in i18n.LANGUAGES.items()
+            ],
+            csrf=security.csrf_token(state.key, cookie),
+            csrf_field=security.CSRF_FIELD,
+            signed_in=signed_in,
+            json_url=json_url,
+            **(context or {}),
+        )
+        if key is not None:
+            PAGES.put(key, page)
     response = HTMLResponse(page, status_code=status)
     if fresh:
         response.set_cookie(

@@ -7,7 +7,6 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
@@ -31,7 +30,8 @@ def _helpers(request: Request) -> dict[str, Any]:
 
 async def search_page(request: Request) -> Response:
     q = public.clean_query(request.query_params.get("q"))
-    result = await run_in_threadpool(public_index.search, service(request), q) if q else None
+    version = public_index.stamp(service(request))
+    result = await public_index.answer(public_index.search, service(request), q) if q else None
     shown = public.shown_query(q)
     if shown != q:
         # A resident number is never echoed unmasked: the heading and the language links
@@ -39,12 +39,14 @@ async def search_page(request: Request) -> Response:
         # link leave it out.
         request = _with_query(request, q=shown)
         q = ""
+        version = None  # two numbers can share a mask: such a page is never cached
     json_url = "/v1/public/search?" + urlencode({"q": q}) if q else None
     return render(
         request,
         "public/search.html",
         {"q": q, "result": result, **_helpers(request)},
         json_url=json_url,
+        version=version,
     )
 
 
@@ -56,12 +58,14 @@ def _with_query(request: Request, **params: str) -> Request:
 
 
 async def lists_page(request: Request) -> Response:
-    index = await run_in_threadpool(public_index.lists_index, service(request))
+    version = public_index.stamp(service(request))
+    index = await public_index.answer(public_index.lists_index, service(request))
     return render(
         request,
         "public/lists.html",
         {"index": index, **_helpers(request)},
         json_url="/v1/public/lists",
+        version=version,
     )
 
 
@@ -80,7 +84,8 @@ async def list_page(request: Request) -> Response:
     query = public.ListQuery.parse(request.query_params)
     if public.wants_csv(request.query_params):
         return await csv_response(service(request), list_id, query)
-    page = await run_in_threadpool(public_index.list_page, service(request), list_id, query)
+    version = public_index.stamp(service(request))
+    page = await public_index.answer(public_index.list_page, service(request), list_id, query)
     filters = {k: v for k, v in page["filters"].items() if v}
     page_url: Callable[[int], str] = lambda n: url_with(request, page=n)  # noqa: E731
     return render(
@@ -96,6 +101,7 @@ async def list_page(request: Request) -> Response:
         },
         json_url=f"/v1/public/lists/{quote(list_id)}?"
         + urlencode({**filters, "page": page["page"], "per_page": page["per_page"]}),
+        version=version,
     )
 
 
@@ -107,10 +113,12 @@ async def list_csv_page(request: Request) -> Response:
 async def csv_response(svc: Service, list_id: str, query: public.ListQuery) -> Response:
     """The whole filtered list as a CSV download (the list is checked before streaming, so
     an unknown or non-public list is an error, not an empty file)."""
-    await run_in_threadpool(public_index.public_list, svc, list_id)
+    await public_index.answer(public_index.public_list, svc, list_id)
     name = f"{list_id}-{today(svc.settings.timezone).isoformat()}.csv"
     return StreamingResponse(
-        public_index.list_csv(svc, list_id, query),  # a plain iterator: Starlette runs it in threads
+        public_index.list_csv(
+            svc, list_id, query
+        ),  # a plain iterator: Starlette runs it in threads
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
@@ -118,12 +126,14 @@ async def csv_response(svc: Service, list_id: str, query: public.ListQuery) -> R
 
 async def organisation_page(request: Request) -> Response:
     code = request.path_params["code"]
-    profile = await run_in_threadpool(public_index.organisation, service(request), code)
+    version = public_index.stamp(service(request))
+    profile = await public_index.answer(public_index.organisation, service(request), code)
     return render(
         request,
         "public/organisation.html",
         {"profile": profile, **_helpers(request)},
         json_url=f"/v1/public/organisations/{quote(code)}",
+        version=version,
     )
 
 
