@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import hashlib
 import secrets
 from dataclasses import dataclass, field
@@ -90,14 +91,18 @@ def holders(conn: Connection) -> Holders:
     """Every valid credential (the service keeps them in memory and hashes what it gets)."""
     return Holders(
         sources={
-            h: i for h, i in conn.execute("SELECT credential_hash, source_id FROM sources WHERE active")
+            h: i
+            for h, i in conn.execute("SELECT credential_hash, source_id FROM sources WHERE active")
         },
         partners={
             h: i
-            for h, i in conn.execute("SELECT credential_hash, partner_id FROM partners WHERE active")
+            for h, i in conn.execute(
+                "SELECT credential_hash, partner_id FROM partners WHERE active"
+            )
         },
         subjects={
-            h: k for h, k in conn.execute("SELECT credential_hash, subject_key FROM subject_credentials")
+            h: k
+            for h, k in conn.execute("SELECT credential_hash, subject_key FROM subject_credentials")
         },
     )
 
@@ -113,9 +118,14 @@ def source_of(conn: Connection, credential: str) -> str | None:
 # -- a subject's own password ---------------------------------------------------------------
 
 _HASHER = PasswordHasher()  # Argon2id with the library's (RFC 9106 low-memory) parameters
-# Checked when a subject is unknown, so that a wrong identifier costs as long as a wrong
-# password and the answer's timing does not tell who has an account.
-_DUMMY = _HASHER.hash(secrets.token_urlsafe(16))
+
+
+@functools.cache
+def _dummy() -> str:
+    """A hash checked when a subject has no password, so that a wrong identifier costs as
+    long as a wrong password and the answer's timing does not tell who has an account.
+    Made on first use: hashing takes a fifth of a second, which no command should pay."""
+    return _HASHER.hash(secrets.token_urlsafe(16))
 
 
 @dataclass(frozen=True)
@@ -161,7 +171,7 @@ def password_matches(conn: Connection, subject_key: str | None, password: str) -
         else None
     )
     try:
-        return bool(_HASHER.verify(str(stored) if stored else _DUMMY, password)) and bool(stored)
+        return bool(_HASHER.verify(str(stored) if stored else _dummy(), password)) and bool(stored)
     except (VerificationError, InvalidHashError):
         return False
 
@@ -169,7 +179,7 @@ def password_matches(conn: Connection, subject_key: str | None, password: str) -
 def password_matches_nobody(password: str) -> None:
     """Spend the time of one password check (for an identifier that is not even valid)."""
     with contextlib.suppress(VerificationError, InvalidHashError):
-        _HASHER.verify(_DUMMY, password)
+        _HASHER.verify(_dummy(), password)
 
 
 def set_password(conn: Connection, subject_key: str, password: str) -> None:
