@@ -12,7 +12,7 @@ from rich.table import Table
 from xinyong.access.partners import add_partner, rotate_credential
 from xinyong.cli.evaluate import print_summary
 from xinyong.cli.output import console, err_console, handle_errors, print_json, progress_bar
-from xinyong.cli.serve import export_settings, run_server
+from xinyong.cli.serve import check_address, export_settings, run_server
 from xinyong.cli.state import context
 from xinyong.clock import today
 from xinyong.context import Context
@@ -41,7 +41,7 @@ def demo(
         False, "--no-serve", help="Stop after evaluating instead of serving the city."
     ),
     host: str = typer.Option("127.0.0.1", help="Address to serve on."),
-    port: int = typer.Option(8000, help="Port to serve on."),
+    port: int = typer.Option(8000, min=1, max=65535, help="Port to serve on."),
     webhook: str | None = typer.Option(
         None,
         help="Deliver the demo airline's change feed to this URL "
@@ -59,6 +59,8 @@ def demo(
     """
     from xinyong.demo import generate_city
 
+    if not no_serve:
+        check_address(host, port)  # before a minute of building, not after
     app = context(ctx)
     out = Path(app.settings.data_dir) / "demo" / f"city-{seed}-{persons}-{orgs}-{agencies}"
     say = (lambda m: None) if as_json else (lambda m: err_console.print(f"[dim]{m}[/]"))
