@@ -5,10 +5,13 @@ docs/operations.md lists every field below; tests/test_settings.py fails if one 
 
 from __future__ import annotations
 
+import zoneinfo
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from xinyong.errors import ConfigurationError
 
 
 class Settings(BaseSettings):
@@ -29,11 +32,11 @@ class Settings(BaseSettings):
     # Spark master for `xinyong evaluate --engine spark` (local mode by default).
     spark_master: str = "local[2]"
     # Seconds a command waits for another process to release the embedded store.
-    lock_timeout: float = 60.0
+    lock_timeout: float = Field(default=60.0, gt=0)
     # Time zone whose calendar decides "today" (dates in the future are rejected).
     timezone: str = "Asia/Shanghai"
     # Rows per batch while ingesting: larger is faster, smaller keeps memory lower.
-    batch_rows: int = 500_000
+    batch_rows: int = Field(default=500_000, gt=0)
     # Memory DuckDB may use for one ingestion or merge (DuckDB syntax, e.g. "1GB").
     memory_limit: str = "1GB"
     # A TOML file of working-day calendar years ([years.YYYY] holidays and workdays) that the
@@ -50,9 +53,9 @@ class Settings(BaseSettings):
     # HTTP SMS gateway for notices by text message: POST {"to", "text", "id"} as JSON.
     sms_url: str | None = None
     # Attempts per notice and channel before its delivery is reported as failed.
-    notice_attempts: int = 6
+    notice_attempts: int = Field(default=6, ge=1)
     # Days before a listing's term or a record's publicity ends that the subject is told.
-    notice_lead_days: int = 30
+    notice_lead_days: int = Field(default=30, ge=0)
     # NATS server (nats://127.0.0.1:4222) whose JetStream stream XINYONG_CHANGES receives the
     # change feed from `xinyong serve`; unset, nothing is published to NATS.
     nats_url: str | None = None
@@ -62,14 +65,42 @@ class Settings(BaseSettings):
     portal_secure_cookies: bool = True
     # Sign-in attempts with a wrong secret before a subject's sign-in is locked, and for
     # how many minutes; attempts from one client address are limited the same way.
-    portal_max_attempts: int = 5
-    portal_lockout_minutes: int = 15
+    portal_max_attempts: int = Field(default=5, ge=1)
+    portal_lockout_minutes: int = Field(default=15, ge=1)
     # The portal's public address (https://credit.example.gov.cn), printed on signed reports
     # as their issuer; unset, the address each request came to (its Host header).
     public_url: str | None = None
 
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError("not a time zone of the IANA database, such as Asia/Shanghai") from None
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError("not a PostgreSQL URL (postgresql://user@host:5432/db)")
+        return value
+
 
 def load_settings(**overrides: object) -> Settings:
-    """Settings from the environment, with explicit overrides (CLI options) winning."""
+    """Settings from the environment, with explicit overrides (CLI options) winning; a bad
+    value is one ConfigurationError naming every setting that is wrong and why."""
     values = {k: v for k, v in overrides.items() if v is not None}
-    return Settings(**values)  # type: ignore[arg-type]  # untyped CLI overrides; pydantic validates them
+    try:
+        return Settings(**values)  # type: ignore[arg-type]  # untyped CLI overrides; pydantic validates them
+    except ValidationError as exc:
+        wrong = "; ".join(
+            f"XINYONG_{str(error['loc'][0]).upper()}={error.get('input')!r}: "
+            f"{error['msg'].removeprefix('Value error, ')}"
+            for error in exc.errors()
+        )
+        raise ConfigurationError(
+            f"A setting is not valid: {wrong}.",
+            hint="Correct it in the environment (docs/operations.md lists every setting).",
+        ) from None

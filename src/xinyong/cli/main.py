@@ -28,9 +28,7 @@ from xinyong.cli.maintain import maintain
 from xinyong.cli.output import console, handle_errors, print_json
 from xinyong.cli.serve import serve
 from xinyong.cli.state import context
-from xinyong.context import Context
 from xinyong.ledger.queries import ledger_counts
-from xinyong.settings import load_settings
 
 app = typer.Typer(
     name="xinyong",
@@ -70,7 +68,7 @@ def main(
         False, "--version", callback=_version, is_eager=True, help="Show the version."
     ),
 ) -> None:
-    ctx.obj = Context(load_settings(data_dir=data_dir, database_url=database_url))
+    ctx.obj = {"data_dir": data_dir, "database_url": database_url}  # cli.state.context uses them
 
 
 @app.command()
