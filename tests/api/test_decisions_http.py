@@ -426,3 +426,16 @@ def test_the_openapi_document_describes_the_routes(api: Api) -> None:
     actions = doc["components"]["schemas"]["DecisionRequest"]["properties"]["action"]["enum"]
     assert FLIGHT in actions and RAIL in actions
     assert docs.status_code == 200 and "text/html" in docs.headers["content-type"]
+
+
+def test_a_large_body_without_a_credential_is_401_and_with_one_413(api: Api) -> None:
+    """The credential is checked before the body is read, and a body is read only up to its
+    limit: a stranger cannot make the server hold megabytes (a probe sent 2 GB)."""
+    big = b'{"subject": "' + b"1" * (2 * 1024 * 1024) + b'"}'
+    with httpx.Client(base_url=api.server.url, trust_env=False, timeout=60) as client:
+        stranger = client.post("/v1/decisions", content=big)
+        assert_problem(stranger, 401, "credential_invalid")
+    with api.as_air() as client:
+        assert_problem(client.post("/v1/decisions", content=big), 413, "too_large")
+        batch = b'{"requests": [' + b",".join([b'{"subject": "x", "action": "y"}'] * 300_000) + b"]}"
+        assert_problem(client.post("/v1/decisions/batch", content=batch), 413, "too_large")
