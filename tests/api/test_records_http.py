@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 
 from tests.api.live import (
@@ -214,3 +215,16 @@ def test_an_empty_submission_does_not_reveal_server_paths(rental: Rental) -> Non
         assert response.json()["results"] == []
     else:
         assert_problem(response, 422, "body_invalid")
+
+
+def test_details_nested_past_the_limit_are_422_not_a_server_error(rental: Rental) -> None:
+    """A probe's 254-level details ended in a 500 (the spool could not write them)."""
+    record = breach("deep-1")
+    body = orjson.dumps({"records": [record]}).decode()
+    deep = '{"a": ' * 300 + "1" + "}" * 300
+    body = body.replace('"details":{', f'"details":{{"nested": {deep}, ', 1)
+    with rental.client() as client:
+        response = client.post(
+            "/v1/records", content=body, headers={"Content-Type": "application/json"}
+        )
+    assert_problem(response, 422, "body_too_deep")

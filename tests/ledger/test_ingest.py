@@ -203,3 +203,18 @@ def test_parquet_ingest(ctx: Context, tmp_path: Path) -> None:
     assert report.rejected_by_reason == {"subject_invalid": 1}
     with ctx.store.transaction() as conn:
         assert str(conn.scalar("SELECT amount FROM records")) == "100.25"
+
+
+def test_details_nested_too_deep_are_rejected_not_a_crash(ctx: Context, tmp_path: Path) -> None:
+    """A probe sent details nested 254 levels deep: the rejects file could not be written
+    (orjson writes at most 254 levels) and the command ended in a traceback."""
+    source = _court(ctx)
+    deep = '{"a": ' * 254 + "1" + "}" * 254
+    line = orjson.dumps(record(source_record_id="deep")).decode()
+    line = line.replace('"details":{', f'"details":{{"nested": {deep}, ', 1)
+    path = tmp_path / "deep.jsonl"
+    path.write_text(line + "\n")
+    report = ingest_file(ctx, path, source)
+    assert (report.accepted, report.rejected) == (0, 1)
+    rejects = _rejects(Path(report.rejects_file or ""))
+    assert rejects[0]["record"]["source_record_id"] == "deep"

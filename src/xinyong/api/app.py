@@ -23,7 +23,13 @@ from xinyong.access.partners import Partner
 from xinyong.api import openapi, public, report, subjects, transparency
 from xinyong.api.background import Maintainer
 from xinyong.api.problems import MEDIA_TYPE, render, unauthorized
-from xinyong.api.schemas import check_decision, parse_batch, parse_decision, parse_records
+from xinyong.api.schemas import (
+    check_decision,
+    load_json,
+    parse_batch,
+    parse_decision,
+    parse_records,
+)
 from xinyong.context import Context
 from xinyong.decisions.service import Service
 from xinyong.errors import (
@@ -56,14 +62,6 @@ def _bearer(request: Request) -> str | None:
     return value.strip() if scheme.lower() == "bearer" and value.strip() else None
 
 
-def _malformed(exc: Exception) -> RequestInvalid:
-    return RequestInvalid(
-        f"The body is not valid JSON: {exc}.",
-        hint="Send a JSON object with Content-Type: application/json.",
-        code="body_malformed",
-    )
-
-
 # Bodies past these sizes are refused unread (413): a decision is a few hundred bytes, a
 # batch of 10,000 requests about 1.5 MB, a submission of 10,000 records a few MB.
 MAX_DECISION = 64 * 1024
@@ -91,10 +89,7 @@ async def decide_one(app: Starlette, credential: str | None, raw: bytes) -> byte
     partner = service.partner(credential)
     if partner is None:
         raise unauthorized("partner")
-    try:
-        wanted = parse_decision(orjson.loads(raw))
-    except orjson.JSONDecodeError as exc:
-        raise _malformed(exc) from None
+    wanted = parse_decision(load_json(raw))
     outcome = service.decide(partner, wanted)
     await app.state.journal.write([outcome.entry])  # durable before the answer leaves
     return orjson.dumps(outcome.body)

@@ -21,6 +21,7 @@ from xinyong.api.schemas import (
     ObjectionRequest,
     RepairDecisionRequest,
     RepairRequest,
+    load_json,
     parse_model,
 )
 from xinyong.decisions.service import Service
@@ -77,14 +78,7 @@ async def read_json(request: Request, limit: int) -> Any:
         if size > limit:
             raise TooLarge(f"The body has more than {limit:,} bytes; at most {limit:,} are taken.")
         chunks.append(chunk)
-    try:
-        return orjson.loads(b"".join(chunks))
-    except orjson.JSONDecodeError as exc:
-        raise RequestInvalid(
-            f"The body is not valid JSON: {exc}.",
-            hint="Send a JSON object with Content-Type: application/json.",
-            code="body_malformed",
-        ) from None
+    return load_json(b"".join(chunks))
 
 
 async def subject_whole_file(request: Request) -> Response:

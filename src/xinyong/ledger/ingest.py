@@ -210,7 +210,11 @@ def _record_json(record: dict[str, Any]) -> str:
         # Malformed text stays as it came: it is why the record was rejected.
         with contextlib.suppress(orjson.JSONDecodeError):
             shown["details"] = orjson.loads(details)
-    return orjson.dumps(shown, default=str).decode()
+    try:
+        return orjson.dumps(shown, default=str).decode()
+    except TypeError:  # nested deeper than orjson writes (254 levels): shown as it came
+        shown["details"] = details
+        return orjson.dumps(shown, default=str).decode()
 
 
 def _unreadable_table(rows: list[Unreadable]) -> pa.Table:

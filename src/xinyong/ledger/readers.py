@@ -9,6 +9,7 @@ file, the line and the problem; nothing is ingested from it.
 from __future__ import annotations
 
 import csv
+import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -280,7 +281,10 @@ def _as_text(value: object) -> str | None:
     if isinstance(value, str):
         return value
     if isinstance(value, dict | list):
-        return orjson.dumps(value).decode()
+        try:
+            return orjson.dumps(value).decode()
+        except TypeError:  # nested deeper than orjson writes: the validator rejects it
+            return json.dumps(value, ensure_ascii=False)
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
