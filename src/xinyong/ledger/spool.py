@@ -7,15 +7,17 @@ killed ingestion leaves only a spool directory, which the next ingestion removes
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import time
 import uuid
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-_PID_FILE = "owner.pid"
+_PID_FILE = "owner.pid"  # where spools of earlier versions named their owner
 
 
 class Spool:
@@ -24,9 +26,10 @@ class Spool:
         root.mkdir(parents=True, exist_ok=True)
         clean_stale(root)
         self.submission_id = "sub_" + uuid.uuid4().hex[:20]
-        self.dir = root / self.submission_id
+        # The owner's pid is in the directory's name, made in one step with it: a process
+        # killed right after mkdir still leaves a directory that clean_stale can place.
+        self.dir = root / f"{self.submission_id}.{os.getpid()}"
         self.dir.mkdir()
-        (self.dir / _PID_FILE).write_text(str(os.getpid()))
         self._parts: dict[str, int] = {}
 
     def write(self, kind: str, table: pa.Table) -> None:
@@ -48,12 +51,17 @@ class Spool:
 
 
 def clean_stale(root: Path) -> None:
-    """Remove spool directories whose ingestion process is gone (killed or crashed)."""
+    """Remove spool directories whose ingestion process is gone (killed or crashed): they
+    hold raw records, identifiers included, that nothing will ever read."""
     for entry in root.iterdir():
-        pid_file = entry / _PID_FILE
+        _name, _dot, owner = entry.name.rpartition(".")
         try:
-            pid = int(pid_file.read_text())
+            pid = int(owner) if owner.isdigit() else int((entry / _PID_FILE).read_text())
         except (OSError, ValueError):
+            # An older layout killed before it named its owner: gone if an hour old.
+            with contextlib.suppress(OSError):
+                if time.time() - entry.stat().st_mtime > 3600:
+                    shutil.rmtree(entry, ignore_errors=True)
             continue
         if not _alive(pid):
             shutil.rmtree(entry, ignore_errors=True)
