@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from xinyong.context import settings_or_explain
 from xinyong.errors import ConfigurationError
-from xinyong.settings import Settings, load_settings
+from xinyong.settings import Settings
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "operations.md"
 
@@ -42,7 +43,7 @@ def test_a_bad_setting_is_one_configuration_error_naming_it(
 ) -> None:
     monkeypatch.setenv(name, value)
     with pytest.raises(ConfigurationError) as raised:
-        load_settings()
+        settings_or_explain()
     assert name in raised.value.message and raised.value.exit_code == 2
 
 

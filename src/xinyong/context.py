@@ -7,13 +7,27 @@ from __future__ import annotations
 
 from functools import cached_property
 
+from pydantic import ValidationError
+
 from xinyong.catalog import Catalog, load_catalog
+from xinyong.errors import ConfigurationError
 from xinyong.ids.pseudonym import check_fingerprint, load_or_create_secret, secret_fingerprint
 from xinyong.policy.loader import load_policy
 from xinyong.policy.model import Policy
-from xinyong.settings import Settings
+from xinyong.settings import Settings, explain_invalid, load_settings
 from xinyong.store import Store, open_store
 from xinyong.store.base import get_meta, set_meta
+
+
+def settings_or_explain(**overrides: object) -> Settings:
+    """The settings, or one ConfigurationError (exit 2) naming every setting that is wrong."""
+    try:
+        return load_settings(**overrides)
+    except ValidationError as exc:
+        raise ConfigurationError(
+            f"A setting is not valid: {explain_invalid(exc)}.",
+            hint="Correct it in the environment (docs/operations.md lists every setting).",
+        ) from None
 
 
 class Context:

@@ -11,8 +11,6 @@ from pathlib import Path
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from xinyong.errors import ConfigurationError
-
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="XINYONG_", extra="ignore")
@@ -89,18 +87,17 @@ class Settings(BaseSettings):
 
 
 def load_settings(**overrides: object) -> Settings:
-    """Settings from the environment, with explicit overrides (CLI options) winning; a bad
-    value is one ConfigurationError naming every setting that is wrong and why."""
+    """Settings from the environment, with explicit overrides (CLI options) winning. A bad
+    value raises pydantic's ValidationError; ``xinyong.context.settings_or_explain`` turns
+    it into one message naming every setting that is wrong."""
     values = {k: v for k, v in overrides.items() if v is not None}
-    try:
-        return Settings(**values)  # type: ignore[arg-type]  # untyped CLI overrides; pydantic validates them
-    except ValidationError as exc:
-        wrong = "; ".join(
-            f"XINYONG_{str(error['loc'][0]).upper()}={error.get('input')!r}: "
-            f"{error['msg'].removeprefix('Value error, ')}"
-            for error in exc.errors()
-        )
-        raise ConfigurationError(
-            f"A setting is not valid: {wrong}.",
-            hint="Correct it in the environment (docs/operations.md lists every setting).",
-        ) from None
+    return Settings(**values)  # type: ignore[arg-type]  # untyped CLI overrides; pydantic validates them
+
+
+def explain_invalid(exc: ValidationError) -> str:
+    """Which settings are wrong and why, by their environment variables."""
+    return "; ".join(
+        f"XINYONG_{str(error['loc'][0]).upper()}={error.get('input')!r}: "
+        f"{error['msg'].removeprefix('Value error, ')}"
+        for error in exc.errors()
+    )

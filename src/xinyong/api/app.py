@@ -30,7 +30,7 @@ from xinyong.api.schemas import (
     parse_decision,
     parse_records,
 )
-from xinyong.context import Context
+from xinyong.context import Context, settings_or_explain
 from xinyong.decisions.service import Service
 from xinyong.errors import (
     MethodNotAllowed,
@@ -46,7 +46,6 @@ from xinyong.portal import routes as portal_routes
 from xinyong.portal.pages import error_page
 from xinyong.portal.security import API_PREFIXES, SecurityHeaders
 from xinyong.process.hooks import after_merge
-from xinyong.settings import load_settings
 
 log = logging.getLogger("xinyong.api")
 JSON = "application/json"
@@ -368,7 +367,7 @@ def create_app(ctx: Context | None = None) -> FastDecisions:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        context = ctx or Context(load_settings())
+        context = ctx or Context(settings_or_explain())
         service = Service(context)
         await run_in_threadpool(service.start)
         app.state.service = service

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import typer
 
-from xinyong.context import Context
-from xinyong.settings import load_settings
+from xinyong.context import Context, settings_or_explain
 
 
 def context(ctx: typer.Context) -> Context:
@@ -20,5 +19,7 @@ def context(ctx: typer.Context) -> Context:
     if not isinstance(root.obj, dict):
         raise RuntimeError("xinyong's main callback did not run")
     data_dir: Path | None = root.obj.get("data_dir")
-    root.obj = Context(load_settings(data_dir=data_dir, database_url=root.obj.get("database_url")))
+    root.obj = Context(
+        settings_or_explain(data_dir=data_dir, database_url=root.obj.get("database_url"))
+    )
     return root.obj
