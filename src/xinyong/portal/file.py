@@ -34,6 +34,25 @@ def whole_file(service: Service, identifier: str, as_of: dt.date | None = None) 
     return data
 
 
+def current_records(service: Service, identifier: str) -> list[dict[str, Any]]:
+    """Only the subject's current records (what an objection or a repair can name)."""
+    with service.store_lock, service.ctx.store.transaction() as conn:
+        found: list[dict[str, Any]] = subject_file(conn, identifier, service.secret)[
+            "current_records"
+        ]
+    return found
+
+
+def measures_in_force(service: Service, subject_key: str) -> list[dict[str, Any]]:
+    """Only the explained measures in force (beside the denials of the access log)."""
+    with service.store_lock, service.ctx.store.transaction() as conn:
+        try:
+            found: list[dict[str, Any]] = subject_state(service.ctx, conn, subject_key)["measures"]
+        except NotEvaluated:
+            return []
+    return found
+
+
 def identifier_of(service: Service, subject_key: str) -> str | None:
     """The identifier behind a pseudonymous key (for a signed-in subject's own pages)."""
     with service.store_lock, service.ctx.store.transaction() as conn:

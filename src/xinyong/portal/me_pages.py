@@ -25,7 +25,12 @@ from xinyong.clock import today
 from xinyong.errors import XinyongError
 from xinyong.ids.masking import mask
 from xinyong.portal import session
-from xinyong.portal.file import identifier_of, whole_file
+from xinyong.portal.file import (
+    current_records,
+    identifier_of,
+    measures_in_force,
+    whole_file,
+)
 from xinyong.portal.pages import current_session, portal, read_form, render, service
 from xinyong.process import notices
 from xinyong.process.objections import file_objection, list_objections
@@ -132,8 +137,7 @@ async def my_access_log(request: Request) -> Response:
         entries = access_log.read(svc.settings.data_dir, me.subject_key)
         for e in entries:
             e.pop("subject_key", None)
-        state = whole_file(svc, me.identifier).get("state", {})
-        return list(reversed(entries)), state.get("measures", [])
+        return list(reversed(entries)), measures_in_force(svc, me.subject_key)
 
     entries, measures = await run_in_threadpool(load)
     _denials(entries, measures)
@@ -200,8 +204,7 @@ async def _case_page(request: Request, kind: str) -> Response:
             cases = (list_objections if kind == "objections" else list_repairs)(
                 svc.ctx, identifier=me.identifier
             )
-        records = whole_file(svc, me.identifier).get("current_records", [])
-        return cases, _record_refs(records)
+        return cases, _record_refs(current_records(svc, me.identifier))
 
     cases, records = await run_in_threadpool(load)
     return render(
