@@ -90,6 +90,13 @@ class SourceError(XinyongError):
     exit_code = 2
 
 
+class ConsentError(XinyongError):
+    """A consent request that cannot be taken: unknown purpose, text not read, none to withdraw."""
+
+    code = "consent_invalid"
+    exit_code = 2
+
+
 class StoreBusy(XinyongError):
     """Another process held the embedded store for longer than the lock timeout."""
 

@@ -56,6 +56,7 @@ STATUS: dict[type, int] = {
     e.InvalidIdentifier: 422,
     e.FileFormatError: 422,
     e.SourceError: 422,
+    e.ConsentError: 422,
     e.DecisionError: 422,
 }
 

@@ -28,6 +28,14 @@ class DecisionRequest(BaseModel):
     purpose: str | None = Field(
         default=None, max_length=200, description="Why you ask; defaults to your grant's purpose."
     )
+    transaction: str | None = Field(
+        default=None,
+        max_length=64,
+        description="Your reference of the transaction the subject is in (a booking or order"
+        " number); required for actions asked only within a transaction (deposit.waiver). The"
+        " subject sees it in their access log.",
+        examples=["ORDER-2026-0001"],
+    )
 
 
 class BatchRequest(BaseModel):
@@ -61,6 +69,14 @@ class Reason(BaseModel):
     reward: str | None = None
 
 
+class Withheld(BaseModel):
+    measure: str
+    label: str
+    reason: Literal["no_consent"]
+    purpose: str
+    message: str
+
+
 class Decision(BaseModel):
     decision_id: str
     decision: Literal["allow", "deny"]
@@ -70,8 +86,14 @@ class Decision(BaseModel):
     remedy: str | None
     subject: str = Field(description="The identifier, masked.")
     subject_ref: str = Field(description="Your stable reference for this subject (see the feed).")
+    rewards_withheld: list[Withheld] = Field(
+        default_factory=list,
+        description="Rewards that would need a score the subject has not consented to: named"
+        " with the reason, never with a score. Absent when there are none.",
+    )
     action: str
     context: dict[str, str | int]
+    transaction: str | None = None
     purpose: str
     policy: str
     evaluated_as_of: str | None
@@ -242,7 +264,10 @@ def check_decision(obj: Any, where: str = "") -> list[dict[str, Any]]:
     purpose = obj.get("purpose")
     if purpose is not None and (not isinstance(purpose, str) or len(purpose) > 200):
         errors.append({"loc": f"{where}purpose", "msg": "a string of at most 200 characters"})
-    extra = set(obj) - {"subject", "action", "context", "purpose"}
+    transaction = obj.get("transaction")
+    if transaction is not None and (not isinstance(transaction, str) or len(transaction) > 64):
+        errors.append({"loc": f"{where}transaction", "msg": "a string of at most 64 characters"})
+    extra = set(obj) - {"subject", "action", "context", "purpose", "transaction"}
     if extra:
         errors.append({"loc": whole, "msg": f"unknown fields: {', '.join(sorted(extra))}"})
     return errors

@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from xinyong.catalog.model import Catalog, Category
+from xinyong.catalog.model import COMMERCIAL_SCORE_CLASSES, Catalog, Category
 from xinyong.catalog.prohibited import PROHIBITED_DATA_CLASSES, prohibited_class_of_name
 from xinyong.errors import CatalogError, ProhibitedDataClassError
 from xinyong.sql import MAX_NAME, is_identifier
@@ -93,6 +93,23 @@ def _refuse_prohibited(path: str, code: str, body: dict[str, Any]) -> None:
 
 def _check_consistency(catalog: Catalog, category: Category) -> None:
     where = f"Catalogue file {catalog.source}: category {category.code!r}"
+    if category.commercial_score:
+        other = sorted(set(category.data_classes) - COMMERCIAL_SCORE_CLASSES)
+        if other or not category.data_classes:
+            raise CatalogError(
+                f"{where}: `commercial_score = true` marks conduct a commercial score may read,"
+                f" but the category holds {', '.join(other) or 'no declared data class'}.",
+                hint="Only records of how a subject met their own obligations ("
+                + ", ".join(sorted(COMMERCIAL_SCORE_CLASSES))
+                + ") may feed the commercial score; remove the mark.",
+            )
+        protected = [n for n, f in category.details.items() if f.protected]
+        if protected:
+            raise CatalogError(
+                f"{where}: `commercial_score = true` on a category with protected details"
+                f" ({', '.join(protected)}).",
+                hint="A commercial score reads conduct, never who the subject is; remove the mark.",
+            )
     if category.code.count(".") < 1 or category.code != category.code.lower():
         raise CatalogError(f"{where}: codes are lower-case and dotted, like 'domain.thing'.")
     for kind in category.source_kinds:

@@ -12,6 +12,17 @@ PublicityClass = Literal["public", "partners", "subject"]
 DetailType = Literal["string", "integer", "number", "boolean", "date", "enum", "identifier"]
 
 
+# What a commercial score may be computed from: how a subject met their own obligations.
+# Never purchases, location, personal characteristics or anything about other people.
+COMMERCIAL_SCORE_CLASSES = frozenset(
+    {"financial_obligation", "contract_performance", "judicial_decision"}
+)
+
+
+# The category of a subject's own consent to a purpose (catalogue data class "consent").
+CONSENT_CATEGORY = "consent.granted"
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -84,6 +95,9 @@ class Category(Strict):
     # categories of the entries it ends, matched by the case's ``document``.
     ends: tuple[str, ...] = ()
     objections: Objections = Objections()
+    # Conduct that the commercial score may read (loans, contracts, bills, court findings):
+    # the loader accepts the mark only on the data classes in COMMERCIAL_SCORE_CLASSES.
+    commercial_score: bool = False
     details: dict[str, DetailField] = Field(default_factory=dict)
 
 

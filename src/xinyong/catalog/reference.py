@@ -88,6 +88,11 @@ def catalog_markdown(catalog: Catalog) -> str:
             f"- Domain: {c.domain}; submitted by: {', '.join(c.source_kinds)}; about: {', '.join(c.subject_kinds)}",
             f"- Publicity: {_publicity(c)}; retention: {c.retention_months} months",
             f"- Repair: {_repair(c)}",
+            *(
+                ["- Commercial score: may be read by a score that needs the subject's consent"]
+                if c.commercial_score
+                else []
+            ),
             f"- Objections: {_objections(c)}",
             *([f"- Ends (by the same case document): {', '.join(c.ends)}"] if c.ends else []),
             f"- Data classes: {', '.join(c.data_classes) or 'none declared'}",

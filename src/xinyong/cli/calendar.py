@@ -17,7 +17,9 @@ app = typer.Typer(help="Count deadlines in calendar or working days.", no_args_i
 @handle_errors
 def add_days(
     ctx: typer.Context,
-    start: dt.datetime = typer.Argument(..., formats=["%Y-%m-%d"], help="The day the period starts from."),
+    start: dt.datetime = typer.Argument(
+        ..., formats=["%Y-%m-%d"], help="The day the period starts from."
+    ),
     days: int = typer.Argument(..., min=0, help="How many days the rule gives."),
     working: bool = typer.Option(
         False, "--working", help="Count working days (mainland public holidays and make-up days)."

@@ -41,6 +41,13 @@ def decide(
         None, "--partner", "-p", help="Ask as this partner: its grant and purpose apply."
     ),
     purpose: str | None = typer.Option(None, help="Why you ask (default: the partner's purpose)."),
+    transaction: str | None = typer.Option(
+        None,
+        "--transaction",
+        "-t",
+        help="The reference of the transaction the subject is in (a booking or order number);"
+        " actions asked only within a transaction, such as deposit.waiver, need it.",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the decision as JSON."),
 ) -> None:
     """Decide whether a subject may do an action now: allow or deny, rewards, and each
@@ -53,6 +60,8 @@ def decide(
     request = {"subject": identifier, "action": action, "context": parse_context(context_pairs)}
     if purpose:
         request["purpose"] = purpose
+    if transaction:
+        request["transaction"] = transaction
     with app.store.transaction() as conn:
         partner = get_partner(conn, partner_id) if partner_id else None
         day = today(app.settings.timezone)
@@ -96,5 +105,7 @@ def decide(
         console.print(table)
     if result["remedy"]:
         console.print(f"[bold]Remedy:[/] {result['remedy']}")
+    for w in result.get("rewards_withheld", []):
+        console.print(f"[bold]Not applied:[/] {w['label']}: no consent to the {w['purpose']}.")
     if result["decision"] == "allow" and not result["reasons"] and not result["rewards"]:
         console.print("No measure applies to this action.")

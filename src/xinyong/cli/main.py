@@ -11,12 +11,14 @@ from xinyong.cli import (
     audit,
     calendar,
     catalog,
+    consent,
     notices,
     objections,
     partners,
     policy,
     repair,
     report,
+    score,
     sources,
     subject,
 )
@@ -105,6 +107,8 @@ app.add_typer(calendar.app, name="calendar")
 app.add_typer(objections.app, name="objections")
 app.add_typer(notices.app, name="notices")
 app.add_typer(repair.app, name="repair")
+app.add_typer(consent.app, name="consent")
+app.add_typer(score.app, name="score")
 
 if __name__ == "__main__":
     app()

@@ -43,7 +43,9 @@ def file(
     ctx: typer.Context,
     identifier: str = typer.Argument(..., help="The subject's identity number or credit code."),
     record: str = typer.Option(
-        ..., "--record", help="The record's source_record_id (SOURCE:ID where two sources share it)."
+        ...,
+        "--record",
+        help="The record's source_record_id (SOURCE:ID where two sources share it).",
     ),
     reason: str = typer.Option(..., "--reason", help="Why the record is wrong, in words."),
     evidence: list[Path] = typer.Option(

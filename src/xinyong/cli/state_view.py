@@ -36,7 +36,8 @@ def print_state(state: dict[str, Any] | None) -> None:
                 status += f" ({e['end_reason']})"
             records = "\n".join(
                 f"{r['role']} #{r['event_id']} {r.get('category', '')} {r.get('occurred_on', '')}"
-                f" {r.get('document') or ''}".rstrip() + _disputed(r)
+                f" {r.get('document') or ''}".rstrip()
+                + _disputed(r)
                 for r in e["records"]
             )
             table.add_row(

@@ -135,6 +135,11 @@ class _Reward(_Reason):
     reward: dict[str, Scalar]
 
 
+def _by_consent(policy: Policy, row: MeasureRow) -> bool:
+    score = policy.scores.get(row.trigger_id) if row.trigger_kind == "score" else None
+    return score is not None and score.consent is not None
+
+
 def answer(
     policy: Policy,
     rows: list[MeasureRow],
@@ -156,7 +161,12 @@ def answer(
         reason: _Reason = {
             "measure": measure.id,
             "label": measure.label,
-            "trigger": {"kind": row.trigger_kind, "id": row.trigger_id, "ref": row.trigger_ref},
+            # A score given by consent is never told, not even as its grade.
+            "trigger": {
+                "kind": row.trigger_kind,
+                "id": row.trigger_id,
+                "ref": None if _by_consent(policy, row) else row.trigger_ref,
+            },
             "applies_as": row.role,
             "via": row.via,
             "records": list(row.records),
@@ -164,7 +174,9 @@ def answer(
             "valid_until": row.valid_until.isoformat() if row.valid_until else None,
             "disputed": False,
         }
-        dispute = next((disputes[e] for e in row.records if e in disputes), None) if disputes else None
+        dispute = (
+            next((disputes[e] for e in row.records if e in disputes), None) if disputes else None
+        )
         if dispute is not None:
             reason["disputed"] = True
             reason["objection"] = dispute.objection_id
@@ -198,6 +210,9 @@ class Measures(Protocol):
     def require(self, policy: Policy) -> None: ...
 
     def rows(self, key: str) -> list[MeasureRow]: ...
+
+    def consented(self, key: str) -> frozenset[str]:
+        """The purposes the subject consents to now."""
 
 
 @dataclass
@@ -236,6 +251,7 @@ def decide(
         )
     measures.require(policy)
     typed = check_request(policy, action, request.get("context") or {})
+    transaction = check_transaction(policy, action, request.get("transaction"))
     parsed = parse_subject(request["subject"])
     key = subject_key(secret, parsed.identifier)
     decision_id = decision_uuid()
@@ -246,11 +262,15 @@ def decide(
         **answer(policy, rows, action, typed, day, measures.disputes),
         "subject": mask(parsed.identifier),
     }
+    withheld = needs_consent(policy, action, typed, measures.consented(key))
+    if withheld:
+        body["rewards_withheld"] = withheld
     if partner is not None:
         body["subject_ref"] = subject_ref(secret, partner.partner_id, key)
     body.update(
         action=action,
         context=typed,
+        **({"transaction": transaction} if transaction else {}),
         purpose=purpose,
         policy=policy.label,
         evaluated_as_of=measures.as_of.isoformat() if measures.as_of else None,
@@ -266,7 +286,58 @@ def decide(
         decision_id=decision_id,
         channel=channel,
     )
+    if transaction:
+        entry["transaction"] = transaction
     return Outcome(body, entry)
+
+
+MAX_TRANSACTION = 64
+
+
+def check_transaction(policy: Policy, action: str, value: Any) -> str | None:
+    """The transaction reference an action asked only within a transaction must carry: the
+    partner's own reference, which the access log keeps and the subject sees."""
+    if value is None or value == "":
+        if policy.actions[action].transaction:
+            raise DecisionError(
+                f"Action {action!r} may be asked only about a customer in a transaction: the"
+                " request needs its reference in `transaction`.",
+                hint="Pass the booking or order number, e.g. --transaction ORDER-2026-0001.",
+                code="transaction_missing",
+            )
+        return None
+    text = str(value)
+    if len(text) > MAX_TRANSACTION or not all(c.isprintable() and c != " " for c in text):
+        raise DecisionError(
+            f"A transaction reference is at most {MAX_TRANSACTION} printable characters"
+            " without spaces.",
+            code="transaction_invalid",
+        )
+    return text
+
+
+def needs_consent(
+    policy: Policy, action: str, typed: dict[str, Any], consented: frozenset[str]
+) -> list[dict[str, str]]:
+    """Rewards this question could bring that rest on a score the subject has not consented
+    to: named with the reason "no consent", never with a score."""
+    out = []
+    for measure in policy.measures.values():
+        score_id = measure.trigger.score
+        score = policy.scores.get(score_id) if score_id else None
+        if score is None or score.consent is None or score.consent in consented:
+            continue
+        if applies(policy, measure.id, action, typed):
+            out.append(
+                {
+                    "measure": measure.id,
+                    "label": measure.label,
+                    "reason": "no_consent",
+                    "purpose": score.consent,
+                    "message": "The subject has not consented to the score this reward needs.",
+                }
+            )
+    return out
 
 
 def decision_uuid() -> str:

@@ -116,6 +116,7 @@ class Service:
                     fresh = changes_after(conn, self.feed.latest, 1_000_000)
             else:
                 fresh = changes_after(conn, self.cursor, 1_000_000)
+                self.snapshot.refresh_consents(conn)
                 keys = sorted({c.subject_key for c in fresh})
                 for start in range(0, len(keys), 1000):
                     chunk = keys[start : start + 1000]
@@ -146,7 +147,13 @@ class Service:
         # The sync thread moves the day at midnight (it polls every 50 ms).
         day = self.snapshot_day or today(self.ctx.settings.timezone)
         return decide(
-            self.policy, self.secret, self.snapshot, request, partner=partner, day=day, channel=channel
+            self.policy,
+            self.secret,
+            self.snapshot,
+            request,
+            partner=partner,
+            day=day,
+            channel=channel,
         )
 
     def partner(self, credential: str | None) -> Partner | None:

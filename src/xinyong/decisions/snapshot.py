@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from xinyong.errors import NotEvaluated
+from xinyong.ledger.consents import consent_changes, consents_in_force
 from xinyong.ledger.objections import Dispute, open_disputes
 from xinyong.policy.model import Policy
 from xinyong.state.runs import current_run, require_current
@@ -141,6 +142,9 @@ class Snapshot:
         self.policy_digest = policy_digest
         # Records under open objection (few): reloaded whenever the store changed.
         self.disputes: dict[int, Dispute] = {}
+        # Purposes each subject consents to (those with any), kept current by the service.
+        self.consents: dict[str, frozenset[str]] = {}
+        self.consent_event = 0
         self.hi = np.empty(0, dtype=np.uint64)
         self.lo = np.empty(0, dtype=np.uint64)
         self._measure = np.empty(0, dtype=np.uint16)
@@ -170,7 +174,23 @@ class Snapshot:
             return cls(None, None, None)
         snapshot = cls(int(run["run_id"]), run["as_of"], str(run["policy_digest"]))
         snapshot.fill(iter_rows(conn, int(run["run_id"]), day))
+        snapshot.refresh_consents(conn)
         return snapshot
+
+    def refresh_consents(self, conn: Connection) -> None:
+        """Take up consent given or withdrawn since the last look."""
+        keys, self.consent_event = consent_changes(conn, self.consent_event)
+        if not keys:
+            return
+        found = consents_in_force(conn, keys)
+        for key in keys:
+            if key in found:
+                self.consents[key] = found[key]
+            else:
+                self.consents.pop(key, None)
+
+    def consented(self, key: str) -> frozenset[str]:
+        return self.consents.get(key, frozenset())
 
     def require(self, policy: Policy) -> None:
         """Raise NotEvaluated unless the snapshot holds a run made by ``policy``."""
@@ -335,6 +355,9 @@ class StoredMeasures:
     def require(self, policy: Policy) -> None:
         run = require_current(self.conn, policy)
         self.run_id, self.as_of = int(run["run_id"]), run["as_of"]
+
+    def consented(self, key: str) -> frozenset[str]:
+        return consents_in_force(self.conn, [key]).get(key, frozenset())
 
     def rows(self, key: str) -> list[MeasureRow]:
         if self.run_id is None:

@@ -22,6 +22,8 @@ OUTPUT_TYPES: dict[str, str] = {
     "event_id": "BIGINT",
     "exit_event_id": "BIGINT",
     "points": "BIGINT",
+    "value": "DOUBLE PRECISION",
+    "changes_on": "DATE",
     "entered_on": "DATE",
     "ends_on": "DATE",
     "counts_until": "DATE",

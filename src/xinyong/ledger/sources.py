@@ -30,6 +30,10 @@ class Source:
         return Grant(self.source_id, frozenset(self.categories))
 
 
+# The kind of the one built-in source that writes what subjects themselves give (consent).
+SUBJECT_KIND = "subject"
+
+
 def slug(name: str) -> str:
     text = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
     return text[:40] or "source"
@@ -43,8 +47,16 @@ def add_source(
     kind: str,
     source_id: str | None = None,
     categories: list[str] | None = None,
+    internal: bool = False,
 ) -> tuple[Source, str]:
     """Register a source; return it and its credential, which is shown once and stored hashed."""
+    if kind == SUBJECT_KIND and not internal:
+        raise SourceError(
+            "No source may be registered as the subjects themselves: consent is given only by"
+            " the subject, through `xinyong consent`, the consent page or"
+            " POST /v1/subjects/{id}/consents.",
+            code="source_kind_reserved",
+        )
     if kind not in catalog.source_kinds:
         raise SourceError(
             f"Unknown source kind {kind!r}.",

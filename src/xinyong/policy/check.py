@@ -20,6 +20,7 @@ from xinyong.policy.loader import load_policy
 from xinyong.policy.model import (
     SUBJECT_ROLE,
     Condition,
+    Feature,
     ListRule,
     Match,
     Measure,
@@ -107,6 +108,14 @@ class Checker:
                 f"category {code!r} is not in the catalogue ({self.catalog.source}).",
             )
             return None
+        if "consent" in cat.data_classes:
+            self.add(
+                where,
+                rule,
+                "consent_as_data",
+                f"category {code!r} records a subject's consent: it only decides who gets a"
+                " score that needs consent (`consent:`), and no rule may read it.",
+            )
         if not set(kinds) & set(cat.subject_kinds):
             self.add(
                 where,
@@ -299,7 +308,61 @@ class Checker:
                         f"records of {r.category} are public for 0 months, so they never"
                         " count: set counts_for_months.",
                     )
+        if score.consent:
+            self._consent_score(score, name)
+        for feature in score.features:
+            self._feature(score, feature, f"{name} feature {feature.id}")
+        if score.range is not None and score.range.min >= score.range.max:
+            self.add(score, name, "score_range", "range.min must be below range.max.")
         self._bands(score)
+
+    def _consent_score(self, score: Score, name: str) -> None:
+        """A score that needs consent reads only the conduct the catalogue marks for it."""
+        reads: list[tuple[Rule, str, str]] = [
+            (r, f"{name} rule {r.id}", r.category) for r in score.rules
+        ]
+        reads += [(f, f"{name} feature {f.id}", f.category) for f in score.features]
+        for where, rule, code in reads:
+            cat = self.catalog.category(code)
+            if cat is not None and not cat.commercial_score:
+                self.add(
+                    where,
+                    rule,
+                    "not_conduct",
+                    f"category {code!r} is not marked `commercial_score` in the catalogue: a"
+                    " score that needs consent reads only how the subject met their own"
+                    " obligations (loans, contracts, bills, court findings), never purchases,"
+                    " location, personal characteristics or other people's data.",
+                )
+
+    def _feature(self, score: Score, feature: Feature, name: str) -> None:
+        cat = self._category(feature, name, feature.category, score.subject_kinds)
+        for ender in feature.ended_by:
+            self._category(feature, name, ender, score.subject_kinds)
+        self._where(feature, name, cat, feature.where)
+        if feature.of is not None:
+            self._field_exists(feature, name, cat, feature.of)
+            field = cat.details.get(feature.of) if cat else None
+            if field is not None and field.type not in ("integer", "number"):
+                self.add(
+                    feature,
+                    name,
+                    "not_a_number",
+                    f"`max` needs a number; {feature.of!r} is {field.type}.",
+                )
+        if not feature.bins:
+            self.add(feature, name, "feature_bins", "a feature needs bins with points.")
+        for b in feature.bins:
+            if b.values is not None:
+                self.add(
+                    b, name, "feature_bins", "features are numbers: bin them with min and max."
+                )
+            if b.missing and (b.min is not None or b.max is not None):
+                self.add(b, name, "feature_bins", "the missing bin takes no min or max.")
+            if b.missing and feature.aggregate == "count":
+                self.add(b, name, "feature_bins", "a count is never missing (no records is 0).")
+        if len([b for b in feature.bins if b.missing]) > 1:
+            self.add(feature, name, "feature_bins", "a feature has at most one missing bin.")
 
     def _bands(self, score: Score) -> None:
         name = f"score {score.id}"
@@ -416,6 +479,14 @@ class Checker:
             if score is None:
                 self.add(t, name, "never_fires", f"trigger score {t.score!r} is not defined.")
                 return
+            if score.consent and m.kind != "reward":
+                self.add(
+                    t,
+                    name,
+                    "consent_score_restricts",
+                    f"score {t.score} exists only by the subject's consent: it may grant"
+                    " rewards (a waived deposit), never restrict a service.",
+                )
             known = {g.grade for g in score.grades}
             for grade in t.grades:
                 if grade not in known:

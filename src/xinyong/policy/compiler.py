@@ -17,11 +17,12 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from xinyong.catalog.model import Catalog, DetailField
+from xinyong.catalog.model import CONSENT_CATEGORY, Catalog, DetailField
 from xinyong.policy.check import require_valid
 from xinyong.policy.model import (
     SUBJECT_ROLE,
     Condition,
+    Feature,
     ListRule,
     Match,
     Measure,
@@ -56,6 +57,16 @@ OUTPUTS: dict[str, tuple[str, ...]] = {
         "points",
         "counts_until",
     ),
+    # A scorecard's features: the figure read from the subject's records, its bin's points,
+    # and the first day the figure can change (a record leaves the window, a month passes).
+    "out_score_features": (
+        "score_id",
+        "feature_id",
+        "subject_key",
+        "value",
+        "points",
+        "changes_on",
+    ),
     "out_scores": ("score_id", "subject_key", "points", "grade", "valid_until"),
     "out_links": ("org_key", "person_key", "role", "event_id"),
     "out_measures": (
@@ -69,7 +80,6 @@ OUTPUTS: dict[str, tuple[str, ...]] = {
         "valid_until",
     ),
 }
-
 
 
 @dataclass(frozen=True)
@@ -106,10 +116,19 @@ def months_after(date_sql: str, months_sql: str) -> str:
 
 
 class Compiler:
-    def __init__(self, policy: Policy, catalog: Catalog, as_of: dt.date) -> None:
+    def __init__(
+        self,
+        policy: Policy,
+        catalog: Catalog,
+        as_of: dt.date,
+        consent_on: dt.date | None = None,
+    ) -> None:
         self.policy = policy
         self.catalog = catalog
         self.as_of = as_of
+        # Consent is read as given by this day: the evaluation date, except when a model is
+        # trained on the history of subjects who consent now.
+        self.consent_on = consent_on or as_of
         self.plan = Plan(as_of)
         self.fields: dict[str, DetailField] = {}
         self.field_categories: dict[str, set[str]] = {}  # a field is read only where used
@@ -138,6 +157,8 @@ class Compiler:
         if ends:
             self.plan.add("ev_ends", ends)
         self.plan.add("out_score_items", self._score_items())
+        features = [self._features(s) for s in self.policy.scores.values() if s.features]
+        self.plan.add("out_score_features", _union(features, OUTPUTS["out_score_features"]))
         scores = [self._scores(s) for s in self.policy.scores.values()]
         self.plan.add("out_scores", _union(scores, OUTPUTS["out_scores"]))
         measures = [m for m in (self._measure(x) for x in self.policy.measures.values()) if m]
@@ -178,6 +199,12 @@ class Compiler:
                 by = self._publicity_field(r.category)
                 if by:
                     self._field(r.category, by)
+            for feature in score.features:
+                self.categories.add(feature.category)
+                self.categories.update(feature.ended_by)
+                conditions.append((feature.category, feature.where))
+                if feature.of:
+                    self._field(feature.category, feature.of)
         for category, where in conditions:
             for name in where:
                 self._field(category, name)
@@ -552,7 +579,9 @@ JOIN {name} l ON l.subject_key = m.subject_key""")
             for category in r.ended_by:
                 # The record of the same case that ends the points does so from its date.
                 end = f"e.end_{enders.index(category)}"
-                until = f"CASE WHEN {end} IS NOT NULL AND {end} < {until} THEN {end} ELSE {until} END"
+                until = (
+                    f"CASE WHEN {end} IS NOT NULL AND {end} < {until} THEN {end} ELSE {until} END"
+                )
             return until
 
         until = by_rule(lambda _sc, r: counts_until(r))
@@ -571,7 +600,94 @@ SELECT i.score_id, i.rule_id, i.subject_key, i.event_id, i.points, i.counts_unti
 ) i WHERE i.applies AND i.counts_until > {lit(self.as_of)} AND i.points <> 0"""
 
     def _enders(self) -> list[str]:
-        return sorted({c for s in self.policy.scores.values() for r in s.rules for c in r.ended_by})
+        return sorted(
+            {c for s in self.policy.scores.values() for r in s.rules for c in r.ended_by}
+            | {c for s in self.policy.scores.values() for x in s.features for c in x.ended_by}
+        )
+
+    # -- scorecards: features binned into points ------------------------------------------
+
+    def _scope(self, score: Score, alias: str) -> str:
+        """Who gets the score: its kinds, adults where it says so, and consent where needed."""
+        test = f"{alias}.kind IN {in_list(score.subject_kinds)} AND {self._adult(score, alias)}"
+        if score.consent:
+            test += (
+                f" AND {alias}.subject_key IN (SELECT c.subject_key FROM in_records c"
+                f" WHERE c.category = {lit(CONSENT)}"
+                f" AND json_extract_string(c.details, '$.purpose') = {lit(score.consent)}"
+                f" AND c.occurred_on <= {lit(self.consent_on)})"
+            )
+        return test
+
+    def _aggregate(self, feature: Feature) -> tuple[str, str]:
+        """The figure over a subject's counting records, and the first day it can change."""
+        window = months_after("min(f.occurred_on)", lit(feature.within_months or 0))
+        changes = window if feature.within_months else "CAST(NULL AS DATE)"
+        if feature.aggregate == "count":
+            return "CAST(count(*) AS DOUBLE)", changes
+        if feature.aggregate == "max":
+            assert feature.of is not None
+            return f"CAST(max(f.{col(feature.of)}) AS DOUBLE)", changes
+        # Whole months from the latest record to the evaluation date.
+        latest, day = "max(f.occurred_on)", lit(self.as_of)
+        months = (
+            f"((EXTRACT(YEAR FROM {day}) - EXTRACT(YEAR FROM {latest})) * 12"
+            f" + EXTRACT(MONTH FROM {day}) - EXTRACT(MONTH FROM {latest})"
+            f" - CASE WHEN EXTRACT(DAY FROM {day}) < EXTRACT(DAY FROM {latest}) THEN 1 ELSE 0 END)"
+        )
+        turns = months_after(latest, f"{months} + 1")
+        if feature.within_months:
+            turns = f"LEAST({turns}, {months_after(latest, lit(feature.within_months))})"
+        return f"CAST({months} AS DOUBLE)", turns
+
+    def _bin_points(self, feature: Feature, value: str) -> str:
+        whens = []
+        for b in feature.bins:
+            if b.missing:
+                whens.append(f"WHEN {value} IS NULL THEN {lit(b.points)}")
+                continue
+            test = [f"{value} IS NOT NULL"]
+            if b.min is not None:
+                test.append(f"{value} >= {lit(b.min)}")
+            if b.max is not None:
+                test.append(f"{value} <= {lit(b.max)}")
+            whens.append(f"WHEN {' AND '.join(test)} THEN {lit(b.points)}")
+        return f"CASE {' '.join(whens)} ELSE 0 END"
+
+    def _features(self, score: Score) -> str:
+        """One row per subject in scope and feature: the figure, its points, when it changes."""
+        enders = self._enders()
+        ctes = [
+            f"scope AS (SELECT s.subject_key FROM in_subjects s WHERE {self._scope(score, 's')})"
+        ]
+        parts = []
+        for i, feature in enumerate(score.features):
+            tests = [
+                f"f.category = {lit(feature.category)}",
+                self._where(feature.where),
+                "NOT EXISTS (SELECT 1 FROM out_record_flags x WHERE x.event_id = f.event_id)",
+            ]
+            if feature.within_months:
+                start = months_after(lit(self.as_of), lit(-feature.within_months))
+                tests.append(f"f.occurred_on > {start}")
+            ended = ""
+            if feature.ended_by:
+                ended = " LEFT JOIN ev_ends e ON e.subject_key = f.subject_key AND e.document = f.document"
+                for category in feature.ended_by:
+                    end = f"e.end_{enders.index(category)}"
+                    tests.append(f"({end} IS NULL OR {end} > {lit(self.as_of)})")
+            figure, changes = self._aggregate(feature)
+            ctes.append(
+                f"a{i} AS (SELECT f.subject_key, {figure} AS v, {changes} AS ch"
+                f" FROM ev_facts f{ended} WHERE {' AND '.join(tests)} GROUP BY f.subject_key)"
+            )
+            value = f"a{i}.v" if feature.aggregate != "count" else f"COALESCE(a{i}.v, 0)"
+            parts.append(
+                f"SELECT {lit(score.id)} AS score_id, {lit(feature.id)} AS feature_id,"
+                f" sc.subject_key, {value} AS value, {self._bin_points(feature, value)} AS points,"
+                f" a{i}.ch AS changes_on FROM scope sc LEFT JOIN a{i} ON a{i}.subject_key = sc.subject_key"
+            )
+        return "WITH " + ",\n".join(ctes) + "\n" + "\nUNION ALL\n".join(parts)
 
     def _ends(self) -> str | None:
         """Per subject and case document, the first record of each category that ends points
@@ -599,14 +715,28 @@ SELECT i.score_id, i.rule_id, i.subject_key, i.event_id, i.points, i.counts_unti
                 test.append(f"t.points <= {g.max}")
             bands.append(f"WHEN {' AND '.join(test) or 'TRUE'} THEN {lit(g.grade)}")
         grade = f"CASE {' '.join(bands)} END" if bands else "CAST(NULL AS VARCHAR)"
+        total = f"{lit(score.base)} + COALESCE(sum(i.points), 0)"
+        until = "min(i.counts_until)"
+        card = ""
+        if score.features:
+            total += " + COALESCE(max(c.points), 0)"
+            until = f"LEAST({until}, min(c.changes_on))"
+            card = (
+                " LEFT JOIN (SELECT subject_key, sum(points) AS points,"
+                " min(changes_on) AS changes_on FROM out_score_features"
+                f" WHERE score_id = {lit(score.id)} GROUP BY subject_key) c"
+                " ON c.subject_key = s.subject_key"
+            )
+        if score.range is not None:
+            total = f"GREATEST({lit(score.range.min)}, LEAST({lit(score.range.max)}, {total}))"
         return f"""
 SELECT {lit(score.id)} AS score_id, t.subject_key, t.points, {grade} AS grade, t.valid_until
 FROM (
-    SELECT s.subject_key, {lit(score.base)} + COALESCE(sum(i.points), 0) AS points,
-           min(i.counts_until) AS valid_until
+    SELECT s.subject_key, CAST({total} AS BIGINT) AS points,
+           {until} AS valid_until
     FROM in_subjects s
-    LEFT JOIN out_score_items i ON i.subject_key = s.subject_key AND i.score_id = {lit(score.id)}
-    WHERE s.kind IN {in_list(score.subject_kinds)} AND {self._adult(score, "s")}
+    LEFT JOIN out_score_items i ON i.subject_key = s.subject_key AND i.score_id = {lit(score.id)}{card}
+    WHERE {self._scope(score, "s")}
     GROUP BY s.subject_key
 ) t"""
 
@@ -650,9 +780,12 @@ FROM out_scores s WHERE s.score_id = {lit(t.score)} AND {" AND ".join(tests)}"""
 
 
 REGISTRATION = "administrative.registration"
+CONSENT = CONSENT_CATEGORY  # the subject's own record of consent, with its purpose
 
 _NULL_TYPES = {
     "points": "BIGINT",
+    "value": "DOUBLE",
+    "changes_on": "DATE",
     "event_id": "BIGINT",
     "exit_event_id": "BIGINT",
     "entered_on": "DATE",
@@ -689,7 +822,9 @@ def _coerce(value: object, numeric: bool) -> object:
 _CHECKED: set[tuple[str, str, str]] = set()
 
 
-def compile_policy(policy: Policy, catalog: Catalog, as_of: dt.date) -> Plan:
+def compile_policy(
+    policy: Policy, catalog: Catalog, as_of: dt.date, consent_on: dt.date | None = None
+) -> Plan:
     """The plan of ``policy`` as of a date. Every path that runs a policy comes here, so a
     policy with findings (`xinyong policy check`) never runs; the check is made once per
     policy and catalogue."""
@@ -697,4 +832,4 @@ def compile_policy(policy: Policy, catalog: Catalog, as_of: dt.date) -> Plan:
     if checked not in _CHECKED:
         require_valid(policy, catalog)
         _CHECKED.add(checked)
-    return Compiler(policy, catalog, as_of).compile()
+    return Compiler(policy, catalog, as_of, consent_on).compile()

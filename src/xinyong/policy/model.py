@@ -129,7 +129,9 @@ class Never(Rule):
 
 class Term(Rule):
     default_months: int | None = Field(default=None, ge=1)
-    from_detail: FieldName | None = None  # a positive value in the entry record overrides the default
+    from_detail: FieldName | None = (
+        None  # a positive value in the entry record overrides the default
+    )
     extension_from: FieldName | None = None  # months added by the court (a correction of the entry)
     open_ended_when: dict[FieldName, Match] = Field(default_factory=dict)  # no term: until an exit
 
@@ -209,16 +211,61 @@ class Grade(Rule):
     label: str = ""
 
 
+class FeatureBin(Rule):
+    """One row of a scorecard's points table: a band of values (bounds inclusive), a set of
+    values, or the bin for a subject with no such record (``missing``)."""
+
+    points: int
+    min: int | None = None
+    max: int | None = None
+    values: list[str] | None = None
+    missing: bool = False
+
+
+class Feature(Rule):
+    """A per-subject figure read from the subject's own records as of the evaluation date,
+    binned into points: how many records (``count``), the largest value of a detail
+    (``max``), or whole months since the latest record (``months_since``)."""
+
+    id: str
+    label: str
+    aggregate: Literal["count", "max", "months_since"]
+    category: str
+    where: dict[FieldName, Match] = Field(default_factory=dict)
+    of: FieldName | None = None  # the detail ``max`` reads
+    within_months: int | None = Field(default=None, ge=1)  # only records this recent
+    ended_by: list[str] = Field(default_factory=list)
+    bins: list[FeatureBin]
+    advice: str = ""  # what the subject can do to reach the best bin
+
+    @model_validator(mode="after")
+    def _of_for_max(self) -> Feature:
+        if (self.aggregate == "max") != (self.of is not None):
+            raise ValueError("`of` names the detail that `max` reads, and only `max` takes it")
+        return self
+
+
+class ScoreRange(Rule):
+    min: int
+    max: int
+
+
 class Score(Rule):
     id: str
     label: str
     description: str = ""
     subject_kinds: list[SubjectKind]
     adults_only: bool = False  # persons under 18 get no score (a protective scope)
+    # A purpose of consent: only subjects whose consent for it is in force get the score.
+    consent: Literal["commercial_score"] | None = None
     base: int
-    rules: list[ScoreRule]
+    rules: list[ScoreRule] = Field(default_factory=list)
+    features: list[Feature] = Field(default_factory=list)  # a scorecard's points table
+    range: ScoreRange | None = None  # totals are clipped to it
     grades: list[Grade]
     legal_basis: str = ""
+    # The fitted model behind the card: version, data, period, metrics (for the model card).
+    model: dict[str, Any] = Field(default_factory=dict)
 
 
 class ContextField(Rule):
@@ -233,6 +280,9 @@ class Action(Rule):
     id: str
     label: str
     partner_kinds: list[str] = Field(default_factory=list)
+    # Partners may ask only about a customer in a transaction, named by its reference,
+    # which the access log keeps and the subject sees.
+    transaction: bool = False
     context: dict[str, ContextField] = Field(default_factory=dict)
 
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from xinyong.ledger.objections import Dispute
-from xinyong.policy.model import Policy
+from xinyong.policy.model import Policy, Score
 from xinyong.state.runs import TABLES
 from xinyong.store.base import Connection
 
@@ -63,6 +63,46 @@ def _iso(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
 
 
+MAX_REASONS = 4  # as bureaus give with an adverse answer
+
+
+def card_explanation(score: Score, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """A scorecard's features for one subject, and its reasons: up to four features that
+    cost the most points against the best bin of each, each with what would raise it."""
+    by_id = {r["feature_id"]: r for r in rows}
+    features: list[dict[str, Any]] = []
+    reasons: list[dict[str, Any]] = []
+    for feature in score.features:
+        row = by_id.get(feature.id)
+        if row is None:
+            continue
+        best = max(b.points for b in feature.bins)
+        points = int(row["points"])
+        value = row["value"]
+        features.append(
+            {
+                "feature": feature.id,
+                "label": feature.label,
+                "value": None if value is None else float(value),
+                "points": points,
+                "best": best,
+                "changes_on": _iso(row["changes_on"]),
+            }
+        )
+        if best > points:
+            reasons.append(
+                {
+                    "code": feature.id,
+                    "label": feature.label,
+                    "value": None if value is None else float(value),
+                    "points_lost": best - points,
+                    "raise_by": feature.advice,
+                }
+            )
+    reasons.sort(key=lambda r: (-int(r["points_lost"]), str(r["code"])))
+    return {"features": features, "reasons": reasons[:MAX_REASONS]}
+
+
 def explain(
     conn: Connection,
     policy: Policy,
@@ -76,6 +116,9 @@ def explain(
     items: dict[str, list[dict[str, Any]]] = {}
     for i in rows["out_score_items"]:
         items.setdefault(i["score_id"], []).append(i)
+    features: dict[str, list[dict[str, Any]]] = {}
+    for f in rows.get("out_score_features", []):
+        features.setdefault(f["score_id"], []).append(f)
     event_ids = {int(e["event_id"]) for e in rows["out_list_evidence"]}
     event_ids |= {int(i["event_id"]) for i in rows["out_score_items"]}
     event_ids |= {int(f["event_id"]) for f in rows["out_record_flags"]}
@@ -154,6 +197,11 @@ def explain(
                 "grade_label": grade.label if grade else None,
                 "valid_until": _iso(s["valid_until"]),
                 "contributions": contributions,
+                **(
+                    card_explanation(score, features.get(s["score_id"], []))
+                    if score is not None and score.features
+                    else {}
+                ),
                 "rule": score.at if score else None,
                 "legal_basis": score.legal_basis if score else None,
             }

@@ -20,6 +20,7 @@ TABLES: dict[str, tuple[str, str]] = {
     "out_list_evidence": ("list_evidence", "subject_key"),
     "out_record_flags": ("record_flags", "subject_key"),
     "out_score_items": ("score_items", "subject_key"),
+    "out_score_features": ("score_features", "subject_key"),
     "out_scores": ("scores", "subject_key"),
     "out_links": ("subject_links", "org_key"),
     "out_measures": ("active_measures", "subject_key"),

@@ -1,0 +1,1 @@
+CREATE INDEX score_features_subject ON score_features (run_id, subject_key);
