@@ -49,6 +49,7 @@ EXPECTED: dict[type[errors.XinyongError], tuple[int, int]] = {
     errors.InvalidIdentifier: (422, 2),
     errors.FileFormatError: (422, 2),
     errors.SourceError: (422, 2),
+    errors.ConsentError: (422, 2),
     errors.DecisionError: (422, 2),
 }
 

@@ -68,6 +68,12 @@ class Settings(BaseSettings):
     # The portal's public address (https://credit.example.gov.cn), printed on signed reports
     # as their issuer; unset, the address each request came to (its Host header).
     public_url: str | None = None
+    # The fairness audit of a fitted commercial scorecard: the largest demographic-parity
+    # and equalised-odds differences between age bands or sexes that `score train` publishes
+    # without an operator's recorded override, and the smallest group whose rates are shown.
+    score_max_parity_difference: float = Field(default=0.10, ge=0, le=1)
+    score_max_odds_difference: float = Field(default=0.10, ge=0, le=1)
+    score_min_group: int = Field(default=30, ge=1)
 
     @field_validator("timezone")
     @classmethod

@@ -290,6 +290,7 @@ ROUTES = [
     ),
     Route("/v1/objections/{objection_id}/decision", subjects.objection_decision, methods=["POST"]),
     Route("/v1/subjects/{subject_id}/repairs", subjects.subject_repairs, methods=["GET", "POST"]),
+    Route("/v1/subjects/{subject_id}/consents", subjects.subject_consents, methods=["GET", "POST"]),
     Route("/v1/repairs/{repair_id}/decision", subjects.repair_decision, methods=["POST"]),
     *public.ROUTES,
     *transparency.ROUTES,
@@ -322,7 +323,9 @@ class FastDecisions:
 
     def __init__(self, app: Starlette) -> None:
         self.app = app
-        self.pages = SecurityHeaders(app)  # every other request: the portal's headers outside the API
+        self.pages = SecurityHeaders(
+            app
+        )  # every other request: the portal's headers outside the API
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if not (

@@ -32,6 +32,9 @@ MODELS: list[type[BaseModel]] = [
     schemas.Repair,
     schemas.RepairsResponse,
     schemas.RepairDecisionRequest,
+    schemas.ConsentRequest,
+    schemas.ConsentsResponse,
+    schemas.ConsentAnswer,
     schemas.ProblemDocument,
 ]
 
@@ -341,7 +344,9 @@ def document(policy: Policy) -> dict[str, Any]:
                         "200": {
                             "description": "The report, signed after its final %%EOF.",
                             "content": {
-                                "application/pdf": {"schema": {"type": "string", "format": "binary"}}
+                                "application/pdf": {
+                                    "schema": {"type": "string", "format": "binary"}
+                                }
                             },
                         },
                         **_problems(401, 403, 422),
@@ -405,6 +410,40 @@ def document(policy: Policy) -> dict[str, Any]:
                     "responses": {
                         **_ok("Repair", "The application, with its deadline.", 201),
                         **_problems(401, 403, 404, 413, 422),
+                    },
+                },
+            },
+            "/v1/subjects/{subject_id}/consents": {
+                "get": {
+                    "operationId": "consents",
+                    "summary": "The subject's consents, and the current text of each purpose",
+                    "security": [{"subject": []}],
+                    "parameters": [_SUBJECT_ID],
+                    "responses": {
+                        **_ok("ConsentsResponse", "Every consent, newest first."),
+                        **_problems(401, 403, 422),
+                    },
+                },
+                "post": {
+                    "operationId": "giveOrWithdrawConsent",
+                    "summary": "Give consent to one purpose on its current text, or withdraw it"
+                    " (the subject alone)",
+                    "security": [{"subject": []}],
+                    "parameters": [_SUBJECT_ID],
+                    "requestBody": _body("ConsentRequest"),
+                    "responses": {
+                        **_ok(
+                            "ConsentAnswer", "Consent given (201) or unchanged or withdrawn (200)."
+                        ),
+                        "201": {
+                            "description": "Consent given.",
+                            "content": {
+                                "application/json": {
+                                    "schema": {"$ref": "#/components/schemas/ConsentAnswer"}
+                                }
+                            },
+                        },
+                        **_problems(401, 403, 413, 422),
                     },
                 },
             },

@@ -342,6 +342,53 @@ class ObjectionRequest(BaseModel):
     evidence: list[EvidenceFile] = Field(default_factory=list, max_length=5)
 
 
+class ConsentRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    purpose: Literal["commercial_score"] = Field(
+        description="What the consent is for: one purpose per request, never bundled."
+    )
+    decision: Literal["give", "withdraw"] = Field(
+        description="give: opt in on the current text; withdraw: end it now (scoring stops,"
+        " the stored score is deleted, partners whose rewards end are told)."
+    )
+    text_version: str | None = Field(
+        default=None,
+        max_length=40,
+        description="To give consent: the version of the text the subject read"
+        " (GET /v1/subjects/{id}/consents shows the current one).",
+    )
+
+
+class Consent(BaseModel):
+    purpose: str
+    in_force: bool
+    record: str = Field(description="The consent record in the subject's file.")
+    text_version: str
+    channel: str
+    given_on: str
+    given_at: str | None
+    withdrawn_at: str | None
+
+
+class ConsentText(BaseModel):
+    version: str
+    zh: str
+    en: str
+
+
+class ConsentsResponse(BaseModel):
+    subject: str
+    consents: list[Consent] = Field(description="Newest first, in force or withdrawn.")
+    texts: dict[str, ConsentText] = Field(description="The current text of each purpose.")
+
+
+class ConsentAnswer(BaseModel):
+    changed: bool = Field(description="False when the consent was already in force.")
+    consent: Consent
+    stored_rows_deleted: int | None = None
+
+
 class RepairRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

@@ -16,6 +16,7 @@ from xinyong.access import log as access_log
 from xinyong.api.problems import unauthorized
 from xinyong.api.schemas import (
     MAX_EVIDENCE_BODY,
+    ConsentRequest,
     EvidenceFile,
     ObjectionDecisionRequest,
     ObjectionRequest,
@@ -30,8 +31,10 @@ from xinyong.ids import SubjectId, parse_subject, subject_key
 from xinyong.ids.masking import mask
 from xinyong.portal.file import whole_file
 from xinyong.process import notices
+from xinyong.process.hooks import after_merge
 from xinyong.process.objections import decide_objection, file_objection, list_objections
 from xinyong.process.repairs import apply_for_repair, decide_repair, list_repairs
+from xinyong.score import consent
 
 JSON = "application/json"
 
@@ -178,6 +181,61 @@ async def subject_repairs(request: Request) -> Response:
             )
 
     return _json(await run_in_threadpool(work), status=201)
+
+
+async def subject_consents(request: Request) -> Response:
+    """GET: the subject's consents and the texts to read; POST: give or withdraw one."""
+    parsed, _key = holder(request)
+    service = _service(request)
+    if request.method == "GET":
+
+        def listing() -> dict[str, Any]:
+            with service.store_lock, service.ctx.store.transaction() as conn:
+                found = consent.history(conn, _key)
+            return {
+                "subject": mask(parsed.identifier),
+                "consents": [c.as_dict() for c in found],
+                "texts": {
+                    t.purpose: {"version": t.version, "zh": t.zh, "en": t.en}
+                    for t in consent.texts().values()
+                },
+            }
+
+        return _json(await run_in_threadpool(listing))
+    wanted: ConsentRequest = parse_model(ConsentRequest, await read_json(request, 8 * 1024))
+    if wanted.decision == "give" and not wanted.text_version:
+        raise RequestInvalid(
+            "Giving consent needs the version of the text the subject read.",
+            hint="GET /v1/subjects/{id}/consents shows the current text and its version.",
+            code="consent_text_missing",
+        )
+
+    def work() -> dict[str, Any]:
+        with service.store_lock:
+            if wanted.decision == "give":
+                done = consent.grant(
+                    service.ctx,
+                    parsed.identifier,
+                    wanted.purpose,
+                    text_version=str(wanted.text_version),
+                    channel="api",
+                    after_merge=after_merge(service.ctx),
+                    by="subject",
+                )
+            else:
+                done = consent.withdraw(
+                    service.ctx,
+                    parsed.identifier,
+                    wanted.purpose,
+                    channel="api",
+                    after_merge=after_merge(service.ctx),
+                    by="subject",
+                )
+        service.refresh()  # decisions answer from the new state at once
+        return done
+
+    done = await run_in_threadpool(work)
+    return _json(done, status=201 if done["changed"] and wanted.decision == "give" else 200)
 
 
 async def repair_decision(request: Request) -> Response:

@@ -50,6 +50,9 @@ def print_state(state: dict[str, Any] | None) -> None:
             )
         console.print(table)
     for s in state["scores"]:
+        if "features" in s:  # a scorecard: features and reasons, not records
+            print_card(s)
+            continue
         table = Table(
             title=f"{s['label']}: {s['points']} points, grade {s['grade']}"
             f" ({s['grade_label']}); base {s['base']}",
@@ -95,3 +98,23 @@ def print_state(state: dict[str, Any] | None) -> None:
             f"[yellow]Record #{f['event_id']} flagged[/] for {f['list']}: "
             f"{f['reason']} ({f['legal_basis']})."
         )
+
+
+def print_card(s: dict[str, Any]) -> None:
+    """A scorecard score: its features and points, then the reasons, each with what would
+    raise it (the commercial score exists only by the subject's consent)."""
+    console.print(
+        f"\n[bold]{s['label']}: {s['points']}[/] ({s['grade_label']}), by your consent",
+        highlight=False,
+    )
+    table = Table(title_justify="left")
+    for c in ("feature", "value", "points", "best"):
+        table.add_column(c, overflow="fold")
+    for f in s["features"]:
+        value = "none" if f["value"] is None else f"{f['value']:g}"
+        table.add_row(f["label"], value, str(f["points"]), str(f["best"]))
+    console.print(table)
+    for n, r in enumerate(s["reasons"], 1):
+        console.print(f"Reason {n}: {r['label']} (-{r['points_lost']} points)", highlight=False)
+        if r["raise_by"]:
+            console.print(f"  What would raise it: {r['raise_by']}", highlight=False)

@@ -20,10 +20,13 @@ import orjson
 from faker import Faker
 from faker.providers.ssn.zh_CN import Provider as ZhSsn
 
+from xinyong.catalog.model import CONSENT_CATEGORY
+from xinyong.demo.loans import borrowers, consenting, loan_history
 from xinyong.errors import InvalidIdentifier
 from xinyong.ids import parse_subject
 from xinyong.ids.regions import region_name, region_rows
 from xinyong.ids.uscc import ALPHABET, check_character
+from xinyong.score.consent import consent_text
 
 # The city: Beijing's districts (region codes 1101xx); its courts' codes start with 京.
 CITY_PREFIX, CITY_NAME, CITY_ABBR = "1101", "北京市", "京"
@@ -205,6 +208,10 @@ class CityFiles:
     records: int  # rows written in total, bad rows included
     bad_rows: int  # rows made invalid on purpose, so that the rejects path shows
     minors_records: int  # records about persons under 18 on occurred_on
+    # The persons with a loan history from the known model (demo/loans.py), whose true risk
+    # `outcome_probability(propensity(seed, id))` a fitted scorecard is measured against.
+    borrowers: tuple[str, ...] = ()
+    seed: int = 42
 
 
 def org_check_character(body8: str) -> str:
@@ -740,6 +747,26 @@ class _City:
                     self.money(50 * months, 2_000 * months),
                 )
 
+    def consents(self, people: list[str]) -> None:
+        """Each opts in to the commercial score on the portal, on a day of the last year."""
+        text = consent_text("commercial_score")
+        for n, person in enumerate(people, 1):
+            on = max(self.since[person], self.today - dt.timedelta(days=self.r.randrange(365)))
+            self.push(
+                "subject",
+                {
+                    "source_record_id": f"consent-commercial_score-demo-{n:06d}",
+                    "subject": person,
+                    "category": CONSENT_CATEGORY,
+                    "occurred_on": on.isoformat(),
+                    "details": {
+                        "purpose": "commercial_score",
+                        "text_version": text.version,
+                        "channel": "portal",
+                    },
+                },
+            )
+
     def social(self, adults: list[str], business: list[str]) -> None:
         r = self.r
         for rate in (
@@ -880,6 +907,7 @@ def generate_city(
     agencies: int = 50,
     seed: int = 42,
     today: dt.date,
+    consent_share: float = 0.5,
     progress: Callable[[str], None] | None = None,
 ) -> CityFiles:
     """Generate a synthetic city and write one ``<source kind>.jsonl`` per source kind."""
@@ -903,6 +931,16 @@ def generate_city(
     city.administrative(adults, business, agency_codes)
     say("commercial records")
     city.commercial(adults, business, agency_codes)
+    say("loan history and consent to the commercial score")
+    lenders_customers = borrowers(adults, seed)
+    loan_history(
+        lenders_customers,
+        city.adult_from,
+        seed=seed,
+        today=today,
+        add=lambda s, cat, on, details, amount: city.add("lender", s, cat, on, details, amount),
+    )
+    city.consents(consenting(adults, consent_share, seed))
     say("social and government records")
     city.social(adults, business)
     city.government(agency_codes, business)
@@ -924,4 +962,6 @@ def generate_city(
         records=total,
         bad_rows=bad,
         minors_records=city.minors_records,
+        borrowers=tuple(lenders_customers),
+        seed=seed,
     )

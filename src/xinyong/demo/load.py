@@ -8,8 +8,9 @@ from typing import Any
 
 from xinyong.context import Context
 from xinyong.demo.city import CityFiles
+from xinyong.ledger.consents import SOURCE_ID
 from xinyong.ledger.ingest import IngestReport, ingest_file
-from xinyong.ledger.sources import add_source, list_sources
+from xinyong.ledger.sources import SUBJECT_KIND, add_source, list_sources
 from xinyong.process.hooks import after_merge
 
 # Makes a progress callback for one file: (label) -> context manager yielding the callback.
@@ -17,6 +18,8 @@ ProgressFactory = Callable[[str], AbstractContextManager[Any]]
 
 
 def source_id_for(kind: str) -> str:
+    if kind == SUBJECT_KIND:  # what the subjects give themselves: the built-in source
+        return SOURCE_ID
     return f"demo-{kind.replace('_', '-')}"
 
 
@@ -34,6 +37,7 @@ def load_city(
                     name=f"Demo city {kind.replace('_', ' ')}",
                     kind=kind,
                     source_id=source_id_for(kind),
+                    internal=kind == SUBJECT_KIND,
                 )
     reports = []
     for kind, path in city.files.items():

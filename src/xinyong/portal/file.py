@@ -15,6 +15,9 @@ from xinyong.ledger.queries import subject_file
 from xinyong.process.objections import list_objections
 from xinyong.process.remedies import remedies
 from xinyong.process.repairs import list_repairs
+from xinyong.score.consent import history as consent_history
+from xinyong.score.standing import standing
+from xinyong.store.base import Connection
 
 
 def whole_file(service: Service, identifier: str, as_of: dt.date | None = None) -> dict[str, Any]:
@@ -24,14 +27,29 @@ def whole_file(service: Service, identifier: str, as_of: dt.date | None = None) 
         try:
             data["state"] = subject_state(service.ctx, conn, data["subject_key"], as_of)
             data["remedies"] = remedies(service.ctx, conn, identifier)["measures"]
+            data["commercial_score"] = commercial_standing(service, conn, data["subject_key"])
         except NotEvaluated as exc:
             data["state"] = {"not_evaluated": exc.message}
             data["remedies"] = []
+            data["commercial_score"] = []
+        data["consents"] = [c.as_dict() for c in consent_history(conn, data["subject_key"])]
     with service.store_lock:
         data["objections"] = list_objections(service.ctx, identifier=identifier)
         data["repairs"] = list_repairs(service.ctx, identifier=identifier)
     data.pop("subject_key", None)
     return data
+
+
+def commercial_standing(service: Service, conn: Connection, key: str) -> list[dict[str, Any]]:
+    """The scores that need consent: each with its reasons, or why there is none."""
+    row = conn.dicts("SELECT kind, birth_date FROM subjects WHERE subject_key = ?", [key])
+    return standing(
+        conn,
+        service.ctx.policy,
+        key,
+        kind=row[0]["kind"] if row else None,
+        birth_date=row[0]["birth_date"] if row else None,
+    )
 
 
 def current_records(service: Service, identifier: str) -> list[dict[str, Any]]:

@@ -9,7 +9,13 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from xinyong.portal import public_pages, report_pages, self_pages, transparency_pages
+from xinyong.portal import (
+    consent_pages,
+    public_pages,
+    report_pages,
+    self_pages,
+    transparency_pages,
+)
 from xinyong.portal.pages import render
 
 
@@ -21,6 +27,7 @@ ROUTES: list[BaseRoute] = [
     Route("/", home),
     *public_pages.ROUTES,
     *self_pages.ROUTES,
+    *consent_pages.ROUTES,
     *report_pages.ROUTES,
     *transparency_pages.ROUTES,
     Mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static"),

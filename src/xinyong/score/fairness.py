@@ -358,7 +358,9 @@ def _audit_one(
         )
         for name in order
     ]
-    overall = _group_rates("all", len(values), frame.overall, frame.overall_ci if n_boot else None)
+    overall = _group_rates(
+        "(all)", len(values), frame.overall, frame.overall_ci if n_boot else None
+    )
 
     left_out = tuple(name for name in order if sizes[name] < limits.min_group)
     compared = [r for r in rows if not r.suppressed]
@@ -382,7 +384,7 @@ def _audit_one(
                 good[keep], approved[keep], sensitive_features=values[keep]
             )
         )
-        odds = compared
+        odds = [r for r in compared if r.tpr is not None and r.fpr is not None]
         undefined = [r.group for r in compared if r.tpr is None or r.fpr is None]
         if undefined:
             notes.append(

@@ -53,10 +53,10 @@ from optbinning import BinningProcess, Scorecard
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
-# Numeric features get a monotonic event rate, ascending or descending, whichever has the
-# larger information value (a points table that goes up and down is hard to explain).
+# Numeric features get a monotonic event rate, ascending or descending, whichever optbinning
+# finds better (a points table that goes up and down is hard to explain).
 DEFAULT_TREND = "auto_asc_desc"
-# Points of a share in ``psi`` for an empty bucket, so that the logarithm stays finite.
+# The share ``psi`` counts for an empty bucket, so that the logarithm stays finite.
 PSI_FLOOR = 1e-4
 
 
@@ -273,17 +273,18 @@ def apply_card(card: Fitted, frame: pd.DataFrame) -> npt.NDArray[np.int64]:
     for feature in card.features:
         column = frame[feature.id]
         missing = column.isna().to_numpy()
-        text = column.map(_text).to_numpy()
-        number = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float)
         points = np.zeros(len(frame), dtype=np.int64)
         # A missing value gets the first missing bin's points (none: 0) and matches nothing else.
         points[missing] = next((b.points for b in feature.bins if b.missing), 0)
         done = missing.copy()
-        for b in feature.bins:
-            if b.values is not None:
-                hit = ~done & np.isin(text, b.values)
-                points[hit] = b.points
+        value_bins = [(b.points, b.values) for b in feature.bins if b.values is not None]
+        if value_bins:
+            text = column.map(_text).to_numpy()
+            for bin_points, values in value_bins:
+                hit = ~done & np.isin(text, values)
+                points[hit] = bin_points
                 done |= hit
+        number = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
         for b in feature.bins:
             if b.values is None and not b.missing:
                 hit = ~done & ~np.isnan(number)
