@@ -194,6 +194,27 @@ def test_a_listed_person_signs_in_objects_and_downloads_a_signed_report(
     page.goto("/me/repairs?lang=en")
     _look(site, page, "repairs")
 
+    # Consent to the commercial score: an unticked box that must be ticked, then the score
+    # with its reasons; withdrawn with one button (the demo may have given it already).
+    page.goto("/me/consent?lang=en")
+    if page.locator("input[name=decision][value=withdraw]").count():
+        page.click("main form button[type=submit]")
+        assert "Your consent is withdrawn" in page.content()
+    assert not page.is_checked("#agree")
+    page.click("main form button[type=submit]")
+    assert "Tick the box" in page.content()
+    page.check("#agree")
+    page.click("main form button[type=submit]")
+    given = page.content()
+    assert "Your consent is recorded" in given and "How each feature scored" in given
+    _look(site, page, "consent")
+    page.goto("/me?lang=en")
+    assert "How each feature scored" in page.content()
+    page.goto("/me/consent?lang=en")
+    page.click("main form button[type=submit]")
+    assert "Your consent is withdrawn" in page.content()
+    assert "How each feature scored" not in page.content()
+
     # Downloads as a person makes them: by the links on their file's page.
     page.goto("/me?lang=en")
     with page.expect_download() as whole:

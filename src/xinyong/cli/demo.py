@@ -102,6 +102,7 @@ def demo(
     removal = write_removal(app, sample[0]) if sample else None
     url = f"http://{host}:{port}"
     portal = _portal_guide(app, url, sample[0] if sample else None)
+    score_guide = _score_guide(app)
     summary = {
         "city": {
             "persons": city.persons,
@@ -119,6 +120,7 @@ def demo(
         "due_process": due_process,
         "example_listing_record": listing,
         "portal": portal,
+        "commercial_score": score_guide,
     }
     if serving:
         summary["serve"] = {"url": url, **serving}
@@ -130,6 +132,7 @@ def demo(
         if sample and removal:
             _print_try(sample[0], removal, url, serving, listing, receipt)
         _print_portal(portal, serving is not None)
+        _print_score(score_guide)
     if serving:
         export_settings(ctx)
         run_server(host, port, 1)
@@ -266,6 +269,40 @@ def _portal_guide(app: Context, url: str, listed: str | None) -> dict[str, Any]:
             key = subject_key(app.secret, listed)
             guide["sign_in"] = {"identifier": listed, "credential": issue_subject(conn, key)}
     return guide
+
+
+def _score_guide(app: Context) -> dict[str, Any]:
+    """A consenting person with a score and the commands to see the consent at work."""
+    with app.store.transaction() as conn:
+        found = conn.one(
+            "SELECT s.identifier, c.points FROM scores c JOIN eval_runs u ON u.run_id = c.run_id"
+            " AND u.is_current JOIN subjects s ON s.subject_key = c.subject_key"
+            " WHERE c.score_id = 'commercial_score' ORDER BY c.points, s.identifier LIMIT 1"
+            " OFFSET (SELECT count(*) FROM scores x JOIN eval_runs v ON v.run_id = x.run_id"
+            " AND v.is_current WHERE x.score_id = 'commercial_score') / 10"
+        )
+        consenting = conn.scalar(
+            "SELECT count(*) FROM scores c JOIN eval_runs u ON u.run_id = c.run_id"
+            " AND u.is_current WHERE c.score_id = 'commercial_score'"
+        )
+    if not found:
+        return {"consenting": 0}
+    return {"consenting": int(consenting), "example": found[0], "points": int(found[1])}
+
+
+def _print_score(guide: dict[str, Any]) -> None:
+    if not guide.get("example"):
+        return
+    who = guide["example"]
+    console.print(
+        f"\n[bold]The commercial score[/]: {guide['consenting']:,} adults consented."
+        f" One of them ({guide['points']} points):\n"
+        f"  [bold]xinyong score show {who}[/] (the score and what would raise it)\n"
+        f"  [bold]xinyong decide {who} deposit.waiver -c item=car -t ORDER-1[/]\n"
+        f"  [bold]xinyong consent withdraw {who} --purpose commercial_score[/] (then ask again)",
+        soft_wrap=True,
+        highlight=False,
+    )
 
 
 def _print_portal(portal: dict[str, Any], serving: bool) -> None:

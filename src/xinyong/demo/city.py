@@ -938,7 +938,7 @@ def generate_city(
         city.adult_from,
         seed=seed,
         today=today,
-        add=lambda s, cat, on, details, amount: city.add("lender", s, cat, on, details, amount),
+        add=lambda kind, s, cat, on, details, amount: city.add(kind, s, cat, on, details, amount),
     )
     city.consents(consenting(adults, consent_share, seed))
     say("social and government records")

@@ -25,6 +25,8 @@ HISTORY_MONTHS = 72
 A, B = -3.4, 1.1  # a repayment is late: sigmoid(A + B z)
 C, D = -1.2, 1.2  # a late repayment runs past 90 days: sigmoid(C + D z)
 REPAID_PER_YEAR = 0.8  # loans repaid in full, scaled by exp(-0.3 z)
+BREACH = -5.2  # a month with a rental contract breached: sigmoid(BREACH + B z)
+ARREARS = -4.6  # a month with a utility bill in arrears: sigmoid(ARREARS + B z)
 SERIOUS_DAYS = 90  # the outcome the score predicts: 90 days or more overdue
 
 
@@ -68,15 +70,17 @@ def loan_history(
     *,
     seed: int,
     today: dt.date,
-    add: Callable[[str, str, dt.date, dict[str, Any], float], None],
+    add: Callable[[str, str, str, dt.date, dict[str, Any], float], None],
 ) -> None:
-    """Call ``add(subject, category, day, details, amount)`` for each repayment that fell late
-    and each loan repaid, month by month over the history (never before the person was 18)."""
+    """Call ``add(source_kind, subject, category, day, details, amount)`` for each repayment
+    that fell late, each loan repaid, and the rental breaches and utility arrears that the
+    same propensity makes likelier, month by month over the history (never before 18)."""
     for person in people:
         z = propensity(seed, person)
         rng = random.Random(f"loans:{seed}:{person}")
         late, serious = late_probability(z), _sigmoid(C + D * z)
         repaid = REPAID_PER_YEAR * math.exp(-0.3 * z) / 12
+        breach, arrears = _sigmoid(BREACH + B * z), _sigmoid(ARREARS + B * z)
         loan = rng.choice(["consumer", "credit_card", "mortgage", "other"])
         for back in range(HISTORY_MONTHS, 0, -1):
             due = _months_back(today, back) + dt.timedelta(days=rng.randrange(28))
@@ -89,6 +93,7 @@ def loan_history(
                 # A late repayment is reported once its days overdue are known.
                 on = min(today, due + dt.timedelta(days=days))
                 add(
+                    "lender",
                     person,
                     "commercial.loan.overdue",
                     on,
@@ -97,11 +102,31 @@ def loan_history(
                 )
             if rng.random() < repaid:
                 add(
+                    "lender",
                     person,
                     "commercial.loan.repaid",
                     due,
                     {"loan_type": loan},
                     round(rng.uniform(1_000, 200_000), 2),
+                )
+            if rng.random() < breach:
+                add(
+                    "rental",
+                    person,
+                    "commercial.contract.breach",
+                    due,
+                    {"matter": "rental car returned late and unpaid", "found_by": "counterparty"},
+                    round(rng.uniform(200, 5_000), 2),
+                )
+            if rng.random() < arrears:
+                service = rng.choice(["electricity", "water", "gas", "telecom"])
+                add(
+                    "utility",
+                    person,
+                    "commercial.utility.arrears",
+                    due,
+                    {"service": service, "months_in_arrears": rng.randint(1, 6)},
+                    round(rng.uniform(100, 3_000), 2),
                 )
 
 

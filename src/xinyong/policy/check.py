@@ -363,6 +363,26 @@ class Checker:
                 self.add(b, name, "feature_bins", "a count is never missing (no records is 0).")
         if len([b for b in feature.bins if b.missing]) > 1:
             self.add(feature, name, "feature_bins", "a feature has at most one missing bin.")
+        bands = sorted(
+            (b for b in feature.bins if not b.missing and b.values is None),
+            key=lambda b: float("-inf") if b.min is None else b.min,
+        )
+        points = [b.points for b in bands]
+        if feature.higher_is == "worse" and points != sorted(points, reverse=True):
+            self.add(
+                feature,
+                name,
+                "points_direction",
+                "a higher figure is worse, so its points may not rise with it: the reason"
+                " and its advice would not hold.",
+            )
+        if feature.higher_is == "better" and points != sorted(points):
+            self.add(
+                feature,
+                name,
+                "points_direction",
+                "a higher figure is better, so its points may not fall with it.",
+            )
 
     def _bands(self, score: Score) -> None:
         name = f"score {score.id}"

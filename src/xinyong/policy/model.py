@@ -237,6 +237,9 @@ class Feature(Rule):
     ended_by: list[str] = Field(default_factory=list)
     bins: list[FeatureBin]
     advice: str = ""  # what the subject can do to reach the best bin
+    # Whether a higher figure means more risk ("worse") or less ("better"): fitting keeps
+    # the points monotonic that way, and `policy check` refuses a card that is not.
+    higher_is: Literal["worse", "better"] | None = None
 
     @model_validator(mode="after")
     def _of_for_max(self) -> Feature:

@@ -24,6 +24,8 @@ LIMITS = [
 def _bin_text(feature: Feature, b: FeatureBin) -> str:
     if b.missing:
         return "none on record" if feature.aggregate != "count" else "none"
+    if feature.aggregate == "count" and b.min is None and b.max is not None:
+        b = FeatureBin(points=b.points, min=0, max=b.max)  # a count is never below 0
     if b.min is not None and b.max is not None:
         return str(b.min) if b.min == b.max else f"{b.min} to {b.max}"
     if b.min is not None:
@@ -97,6 +99,7 @@ def model_card(score: Score) -> str:
             f" {_metric(m, 'train', 'rows')} rows, bad rate {_metric(m, 'train', 'bad_rate')}.",
             f"- Test (out of time): observed on {_metric(m, 'test', 'observed_on')};"
             f" {_metric(m, 'test', 'rows')} rows, bad rate {_metric(m, 'test', 'bad_rate')}.",
+            *(f"- {note}" for note in m.get("notes") or []),
             "",
             "## Quality",
             "",

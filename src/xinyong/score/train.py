@@ -29,6 +29,7 @@ from xinyong.clock import today, utcnow
 from xinyong.context import Context
 from xinyong.engines import get_engine
 from xinyong.errors import ConfigurationError, PolicyError
+from xinyong.policy.check import require_valid
 from xinyong.policy.compiler import compile_policy
 from xinyong.policy.loader import load_policy
 from xinyong.policy.model import Policy, Score
@@ -200,10 +201,43 @@ def train(
                 " the outcome (at least 200 and 20 are needed).",
                 hint="Train on a ledger with more consenting subjects and a longer loan history.",
             )
-    features = [f.id for f in score.features]
     low, high = (score.range.min, score.range.max) if score.range else (350, 950)
-    tell("fitting the scorecard")
-    fitted = fit_scorecard(train_frame, test_frame, features, "bad", min_score=low, max_score=high)
+    # Event rates move with the figure as the policy says (more overdue repayments, more
+    # risk). A feature whose fitted points still run the other way (the regression can flip
+    # a sign between correlated features) is dropped and the card refitted, so that every
+    # reason and its advice hold.
+    trend = {"worse": "ascending", "better": "descending"}
+    features = [f.id for f in score.features]
+    notes: list[str] = []
+    while True:
+        tell(f"fitting the scorecard on {len(features)} features")
+        monotonic = {
+            f.id: trend[f.higher_is] for f in score.features if f.higher_is and f.id in features
+        }
+        fitted = fit_scorecard(
+            train_frame,
+            test_frame,
+            features,
+            "bad",
+            min_score=low,
+            max_score=high,
+            monotonic=monotonic,
+        )
+        wrong = [f.id for f in fitted.features if not _keeps_direction(score, f)]
+        if not wrong:
+            break
+        notes.append(
+            "Left out because their fitted points ran against the policy's direction: "
+            + ", ".join(wrong)
+            + "."
+        )
+        features = [f for f in features if f not in wrong]
+        if not features:
+            raise ConfigurationError("No feature keeps its direction: there is no card to fit.")
+    kept = {f.id for f in fitted.features}
+    dropped = [f.id for f in score.features if f.id not in kept]
+    if dropped:
+        notes.append("Contribute no points in this card: " + ", ".join(dropped) + ".")
     test_scores = apply_card(fitted, test_frame)
     train_scores = apply_card(fitted, train_frame)
     thresholds = thresholds_of(ctx.policy, score)
@@ -227,7 +261,23 @@ def train(
         audit=checked,
         thresholds=thresholds,
         version=utcnow().strftime("%Y%m%d-%H%M%S"),
+        notes=notes,
     )
+
+
+def _keeps_direction(score: Score, fitted: Any) -> bool:
+    """True when a fitted feature's band points run the way its policy feature says."""
+    feature = next(f for f in score.features if f.id == fitted.id)
+    bands = sorted(
+        (b for b in fitted.bins if not b.missing and b.values is None),
+        key=lambda b: float("-inf") if b.min is None else b.min,
+    )
+    points = [b.points for b in bands]
+    if feature.higher_is == "worse":
+        return points == sorted(points, reverse=True)
+    if feature.higher_is == "better":
+        return points == sorted(points)
+    return True
 
 
 def audit_card(
@@ -281,6 +331,8 @@ def card_features(training: Training) -> list[dict[str, Any]]:
         data["category"] = feature.category
         card = fitted.get(feature.id)
         bins = card.bins if card is not None else ()
+        if feature.aggregate == "count":  # a count is never missing: no records is 0
+            bins = tuple(b for b in bins if not b.missing)
         data["bins"] = [
             {
                 k: v
@@ -327,7 +379,7 @@ def publish(ctx: Context, training: Training, out: Path, *, override: str | None
         + yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=96),
         encoding="utf-8",
     )
-    load_policy(out)  # the written policy loads and passes `policy check`, or this raises
+    require_valid(load_policy(out), ctx.catalog)  # it loads and passes `policy check`
     with ctx.store.transaction() as conn:
         audit_log.append(
             conn,
