@@ -30,7 +30,10 @@ run), the medians and the ratio of the medians: the issue's figure, with the goa
 take at most 0.2 of the full evaluation. When the goal is missed (or with --profile), a last
 process compiles the scoring plan with ``compile_policy`` and runs its stages one by one as
 ``SqlEngine.materialise`` does (``CREATE TEMP TABLE <stage> AS ...`` over the views
-``in_records`` and ``in_subjects``), and prints the slowest: where the scoring time goes.
+``in_records`` and ``in_subjects``), and prints them slowest first: where the scoring time
+goes. It then runs the scoring ``evaluate`` once more with every statement of the store timed
+(by wrapping its ``execute``, as evaluate_embedded.py does) and prints what lies outside the
+stages: storing the outputs as a run, and the time outside any statement (COMMIT).
 
 DuckDB's memory limit is --memory-limit (8GB by default, as evaluate_embedded.py; the store's
 own default is 1GB), passed through ``load_settings(memory_limit=...)``.
@@ -170,6 +173,22 @@ def ensure_ledger(
     return data_dir, stats
 
 
+def forget_runs(data_dir: Path, memory_limit: str) -> int:
+    """Drop the runs earlier invocations left (replays of other policy versions stay
+    otherwise), so that every invocation starts from the ledger alone."""
+    from xinyong.state.runs import TABLES
+
+    ctx = bench.open_context(data_dir, memory_limit)
+    with ctx.store.transaction() as conn:
+        runs = int(conn.scalar("SELECT count(*) FROM eval_runs"))
+        for table, _owner in TABLES.values():
+            conn.execute(f"DELETE FROM {table}")
+        conn.execute("DELETE FROM eval_runs")
+    with ctx.store.transaction() as conn:
+        conn.execute("CHECKPOINT")
+    return runs
+
+
 # -- the scoring policy ------------------------------------------------------------------------
 
 
@@ -205,6 +224,29 @@ def write_scoring_policy(directory: Path) -> Path:
     (directory / "scores.yaml").write_text(
         yaml.safe_dump(scores, allow_unicode=True, sort_keys=False), "utf-8"
     )
+    return directory
+
+
+def write_without_policy(directory: Path) -> Path:
+    """The default policy without the commercial score and the measures it triggers: the
+    full run minus this one is what scoring adds to a batch evaluation."""
+    from xinyong.policy.loader import default_policy_path
+
+    shutil.copytree(default_policy_path(), directory)
+    for path in sorted(directory.iterdir()):
+        if path.suffix not in (".yaml", ".yml"):
+            continue
+        tree = yaml.safe_load(path.read_text("utf-8")) or {}
+        changed = False
+        if SCORE in (tree.get("scores") or {}):
+            del tree["scores"][SCORE]
+            changed = True
+        for measure_id, measure in list((tree.get("measures") or {}).items()):
+            if (measure.get("trigger") or {}).get("score") == SCORE:
+                del tree["measures"][measure_id]
+                changed = True
+        if changed:
+            path.write_text(yaml.safe_dump(tree, allow_unicode=True, sort_keys=False), "utf-8")
     return directory
 
 
@@ -251,6 +293,13 @@ def child_score(ctx: Any, options: dict[str, Any]) -> dict[str, Any]:
 
     _ = ctx.catalog
     return _evaluate(ctx, options, load_policy(Path(options["policy_dir"])))
+
+
+def child_without(ctx: Any, options: dict[str, Any]) -> dict[str, Any]:
+    from xinyong.policy.loader import load_policy
+
+    _ = ctx.catalog
+    return _evaluate(ctx, options, load_policy(Path(options["without_dir"])))
 
 
 def child_full(ctx: Any, options: dict[str, Any]) -> dict[str, Any]:
@@ -314,6 +363,7 @@ def child_profile(ctx: Any, options: dict[str, Any]) -> dict[str, Any]:
 CHILDREN: dict[str, bench.Child] = {
     "score": child_score,
     "full": child_full,
+    "without": child_without,
     "profile": child_profile,
 }
 
@@ -363,6 +413,8 @@ def main() -> None:
         args.memory_limit,
         rebuild=args.rebuild,
     )
+    if forgotten := forget_runs(data_dir, args.memory_limit):
+        print(f"dropped {forgotten} evaluation runs that earlier invocations left")
     size = sum(p.stat().st_size for p in data_dir.glob("ledger.duckdb*"))
     timezone = bench.open_context(data_dir, args.memory_limit).settings.timezone
     as_of = today(timezone) - dt.timedelta(days=1)
@@ -382,16 +434,19 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="score-scale-") as tmp:
         policy_dir = write_scoring_policy(Path(tmp) / "scoring-policy")
         print(f"scoring policy: {check_policy(policy_dir, Path(tmp) / 'scratch')}")
+        without_dir = write_without_policy(Path(tmp) / "without-policy")
+        print(f"policy without the score: {check_policy(without_dir, Path(tmp) / 'scratch2')}")
         options = {
+            "without_dir": without_dir,
             "data_dir": data_dir,
             "memory_limit": args.memory_limit,
             "policy_dir": policy_dir,
             "as_of": as_of.isoformat(),
         }
-        times: dict[str, list[float]] = {"score": [], "full": []}
+        times: dict[str, list[float]] = {"score": [], "full": [], "without": []}
         last: dict[str, dict[str, Any]] = {}
         for n in range(args.runs):
-            for mode in ("score", "full"):
+            for mode in ("score", "full", "without"):
                 done = bench.run_child(me, mode, options, args.timeout)
                 if "error" in done:
                     raise SystemExit(f"{mode} run {n + 1} FAILED: {done['error']}")
@@ -399,7 +454,7 @@ def main() -> None:
                 last[mode] = done
                 s = done["summary"]
                 print(
-                    f"  run {n + 1} {'scoring' if mode == 'score' else 'full':7}"
+                    f"  run {n + 1} {'scoring' if mode == 'score' else mode:7}"
                     f" {done['seconds']:8.2f} s  peak {done['peak_mib']:,.0f} MiB,"
                     f" {scored(s):,} scored, lists {sum(s['lists'].values()):,},"
                     f" measures {sum(s['measures'].values()):,}",
@@ -426,6 +481,13 @@ def main() -> None:
         print(f"median full:        {full_median:.2f} s")
         print(f"ratio of medians:   {ratio:.3f}")
         print(f"goal (at most {GOAL}): {'met' if met else 'MISSED'}")
+        without_median = statistics.median(times["without"])
+        print(f"without runs:       {', '.join(f'{x:.2f}' for x in times['without'])} s")
+        print(
+            f"what the score adds to a batch run: {full_median - without_median:.2f} s of"
+            f" {full_median:.2f} s, {(full_median - without_median) / full_median:.3f} of it"
+            f" (the default policy with and without the commercial score)"
+        )
 
         if not met or args.profile:
             print()
@@ -451,6 +513,11 @@ def main() -> None:
                 print(
                     f"  {seconds:8.2f} s  {what}" + (f" ({count} statements)" if count > 1 else "")
                 )
+            left = prof["evaluate_seconds"] - prof["stage_statements_seconds"] - rest
+            print(
+                f"  {left:8.2f} s  outside any statement: opening the store, COMMIT (writing the"
+                " run to the file), Python"
+            )
 
 
 if __name__ == "__main__":

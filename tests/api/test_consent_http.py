@@ -34,7 +34,14 @@ class Rental:
 def rental(city: City, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rental]:
     data = city.copy(tmp_path_factory.mktemp("consent-http") / "data")
     lender = cli_json(data, "sources", "add", "City Bank", "--kind", "lender", "--id", "cb")
-    partner = add_partner(data, "cars", "rental", "deposit waivers for customers who ask")
+    partner = add_partner(
+        data,
+        "cars",
+        "rental",
+        "deposit waivers for customers who ask",
+        "--category",
+        "commercial.contract.breach",
+    )
     with serving(data) as server:
         # A customer with one loan repaid on time and nothing else on record.
         with server.client(lender["credential"]) as client:
@@ -129,3 +136,33 @@ def test_consent_given_waives_the_deposit_and_withdrawn_ends_it(rental: Rental) 
         mine = client.get(f"/v1/subjects/{CUSTOMER}").json()
     assert mine["commercial_score"][0]["points"] is None
     assert mine["consents"][0]["withdrawn_at"] is not None
+
+
+def test_a_rental_company_reports_a_breach_the_customer_is_told_and_may_object(
+    rental: Rental,
+) -> None:
+    with rental.server.client(rental.rental) as client:
+        posted = client.post(
+            "/v1/records",
+            json={
+                "records": [
+                    {
+                        "source_record_id": "damage-7",
+                        "subject": CUSTOMER,
+                        "category": "commercial.contract.breach",
+                        "occurred_on": today().isoformat(),
+                        "details": {"matter": "car returned damaged", "found_by": "counterparty"},
+                    }
+                ]
+            },
+        )
+    assert posted.status_code == 200 and posted.json()["accepted"] == 1, posted.text
+    with rental.server.client(rental.subject) as client:
+        notices = client.get(f"/v1/subjects/{CUSTOMER}/notices").json()["notices"]
+        told = [n for n in notices if "damage-7" in repr(n)]
+        assert told, notices
+        objected = client.post(
+            f"/v1/subjects/{CUSTOMER}/objections",
+            json={"record": "damage-7", "reason": "The damage was there when I took the car."},
+        )
+    assert objected.status_code == 201, objected.text

@@ -83,6 +83,8 @@ OPERATIONS = [
     "POST /v1/objections/{objection_id}/decision",
     "GET /v1/subjects/{subject_id}/repairs",
     "POST /v1/subjects/{subject_id}/repairs",
+    "GET /v1/subjects/{subject_id}/consents",
+    "POST /v1/subjects/{subject_id}/consents",
     "POST /v1/repairs/{repair_id}/decision",
     "GET /v1/public/search",
     "GET /v1/public/lists",

@@ -170,29 +170,32 @@ def test_a_listed_person_is_explained_denied_and_delisted(data_dir: Path, tmp_pa
     assert all(r["legal_basis"] and r["records"] for r in denied["reasons"])
 
     # The court removes every listing and restriction of the person's cases.
-    cases = {
-        r["document"]
-        for e in state["lists"]
-        if e["status"] == "active"
-        for r in e["records"]
-        if r["role"] == "entry"
+    # Each active listing ends by its list's exit record for the same case (a case whose
+    # restriction was lifted already needs only its delisting).
+    exits = {
+        "judicial_defaulters": "judicial.defaulter.delisted",
+        "consumption_restricted": "judicial.consumption_restriction.lifted",
     }
-    rows = []
-    for i, doc in enumerate(sorted(cases)):
-        for category, reason in (
-            ("judicial.defaulter.delisted", "performed"),
-            ("judicial.consumption_restriction.lifted", "performed"),
-        ):
-            rows.append(
-                {
-                    "source_record_id": f"e2e-{i}-{category}",
-                    "subject": person,
-                    "category": category,
-                    "occurred_on": evaluation["as_of"],
-                    "document": doc,
-                    "details": {"reason": reason},
-                }
-            )
+    cases = sorted(
+        {
+            (r["document"], exits[e["list"]])
+            for e in state["lists"]
+            if e["status"] == "active" and e["list"] in exits
+            for r in e["records"]
+            if r["role"] == "entry"
+        }
+    )
+    rows = [
+        {
+            "source_record_id": f"e2e-{i}-{category}",
+            "subject": person,
+            "category": category,
+            "occurred_on": evaluation["as_of"],
+            "document": doc,
+            "details": {"reason": "performed"},
+        }
+        for i, (doc, category) in enumerate(cases)
+    ]
     (tmp_path / "delist.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     report = json.loads(
         run(

@@ -104,7 +104,9 @@ def test_no_consent_no_score_then_a_score_with_reasons_then_withdrawn(ledger: Le
     assert 1 <= len(shown["reasons"]) <= 4
     assert shown["reasons"][0]["points_lost"] >= shown["reasons"][-1]["points_lost"]
     assert all(r["raise_by"] for r in shown["reasons"])
-    assert {r["code"] for r in shown["reasons"]} >= {"worst_overdue_24m", "loans_overdue_12m"}
+    # Its overdue repayments cost it points, named by the features that read them.
+    overdue = {"worst_overdue_24m", "loans_overdue_60m", "serious_overdue_60m", "months_since_overdue"}
+    assert {r["code"] for r in shown["reasons"]} & overdue
 
     # A consented subject's answer has no "no consent", and no trace of the score.
     body = _ask(ledger, careful, "bicycle")

@@ -34,6 +34,13 @@ DEMO_PARTNER = "demo-airline"
 def demo(
     ctx: typer.Context,
     persons: int = typer.Option(100_000, min=10, help="Persons living in the city."),
+    consent_share: float = typer.Option(
+        0.5,
+        "--consent-share",
+        min=0.0,
+        max=1.0,
+        help="Share of adults who opt in to the commercial score (0 to 1).",
+    ),
     orgs: int = typer.Option(10_000, min=1, help="Companies and other organisations."),
     agencies: int = typer.Option(50, min=1, help="Government agencies."),
     seed: int = typer.Option(42, help="Random seed: the same seed makes the same city."),
@@ -72,6 +79,7 @@ def demo(
         agencies=agencies,
         seed=seed,
         today=today(app.settings.timezone),
+        consent_share=consent_share,
         progress=say,
     )
     reports = load_city(app, city, progress=lambda label: progress_bar(label, enabled=not as_json))

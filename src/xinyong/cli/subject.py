@@ -145,7 +145,8 @@ def access_log_(
             e["kind"],
             e["who"],
             e["action"] or "",
-            e["purpose"] or "",
+            (e["purpose"] or "")
+            + (f" (transaction {e['transaction']})" if e.get("transaction") else ""),
             e["outcome"] or "",
             e["channel"],
         )

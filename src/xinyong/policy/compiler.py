@@ -157,7 +157,12 @@ class Compiler:
         if ends:
             self.plan.add("ev_ends", ends)
         self.plan.add("out_score_items", self._score_items())
-        features = [self._features(s) for s in self.policy.scores.values() if s.features]
+        for purpose in sorted({s.consent for s in self.policy.scores.values() if s.consent}):
+            self.plan.add(f"ev_consent_{identifier(purpose)}", self._consenting(purpose))
+        cards = [s for s in self.policy.scores.values() if s.features]
+        for score in cards:
+            self.plan.add(f"ev_card_{identifier(score.id)}", self._card(score))
+        features = [self._stored_features(s) for s in cards]
         self.plan.add("out_score_features", _union(features, OUTPUTS["out_score_features"]))
         scores = [self._scores(s) for s in self.policy.scores.values()]
         self.plan.add("out_scores", _union(scores, OUTPUTS["out_scores"]))
@@ -199,6 +204,9 @@ class Compiler:
                 by = self._publicity_field(r.category)
                 if by:
                     self._field(r.category, by)
+            if score.consent and self.consent_on == self.as_of:
+                self.categories.add(CONSENT)
+                self._field(CONSENT, "purpose")
             for feature in score.features:
                 self.categories.add(feature.category)
                 self.categories.update(feature.ended_by)
@@ -607,38 +615,44 @@ SELECT i.score_id, i.rule_id, i.subject_key, i.event_id, i.points, i.counts_unti
 
     # -- scorecards: features binned into points ------------------------------------------
 
+    def _consenting(self, purpose: str) -> str:
+        """Stage: the subjects whose consent to ``purpose`` is in force, read once. From the
+        facts, or, when a card is trained on the history of those who consent now, from the
+        records up to that later day."""
+        if self.consent_on == self.as_of:
+            return (
+                "SELECT DISTINCT f.subject_key FROM ev_facts f"
+                f" WHERE f.category = {lit(CONSENT)} AND f.{col('purpose')} = {lit(purpose)}"
+            )
+        return (
+            f"SELECT DISTINCT c.subject_key FROM in_records c WHERE c.category = {lit(CONSENT)}"
+            f" AND json_extract_string(c.details, '$.purpose') = {lit(purpose)}"
+            f" AND c.occurred_on <= {lit(self.consent_on)}"
+        )
+
     def _scope(self, score: Score, alias: str) -> str:
         """Who gets the score: its kinds, adults where it says so, and consent where needed."""
         test = f"{alias}.kind IN {in_list(score.subject_kinds)} AND {self._adult(score, alias)}"
         if score.consent:
             test += (
-                f" AND {alias}.subject_key IN (SELECT c.subject_key FROM in_records c"
-                f" WHERE c.category = {lit(CONSENT)}"
-                f" AND json_extract_string(c.details, '$.purpose') = {lit(score.consent)}"
-                f" AND c.occurred_on <= {lit(self.consent_on)})"
+                f" AND {alias}.subject_key IN"
+                f" (SELECT subject_key FROM ev_consent_{identifier(score.consent)})"
             )
         return test
 
-    def _aggregate(self, feature: Feature) -> tuple[str, str]:
-        """The figure over a subject's counting records, and the first day it can change."""
-        window = months_after("min(f.occurred_on)", lit(feature.within_months or 0))
-        changes = window if feature.within_months else "CAST(NULL AS DATE)"
-        if feature.aggregate == "count":
-            return "CAST(count(*) AS DOUBLE)", changes
-        if feature.aggregate == "max":
-            assert feature.of is not None
-            return f"CAST(max(f.{col(feature.of)}) AS DOUBLE)", changes
-        # Whole months from the latest record to the evaluation date.
-        latest, day = "max(f.occurred_on)", lit(self.as_of)
-        months = (
-            f"((EXTRACT(YEAR FROM {day}) - EXTRACT(YEAR FROM {latest})) * 12"
-            f" + EXTRACT(MONTH FROM {day}) - EXTRACT(MONTH FROM {latest})"
-            f" - CASE WHEN EXTRACT(DAY FROM {day}) < EXTRACT(DAY FROM {latest}) THEN 1 ELSE 0 END)"
-        )
-        turns = months_after(latest, f"{months} + 1")
+    def _feature_test(self, feature: Feature, enders: list[str]) -> str:
+        """Whether a fact counts for the feature: its category and details, its window, and
+        no record of the same case that ended it by the evaluation date."""
+        tests = [f"f.category = {lit(feature.category)}"]
+        if feature.where:
+            tests.append(self._where(feature.where))
         if feature.within_months:
-            turns = f"LEAST({turns}, {months_after(latest, lit(feature.within_months))})"
-        return f"CAST({months} AS DOUBLE)", turns
+            start = months_after(lit(self.as_of), lit(-feature.within_months))
+            tests.append(f"f.occurred_on > {start}")
+        for category in feature.ended_by:
+            end = f"e.end_{enders.index(category)}"
+            tests.append(f"({end} IS NULL OR {end} > {lit(self.as_of)})")
+        return " AND ".join(tests)
 
     def _bin_points(self, feature: Feature, value: str) -> str:
         whens = []
@@ -654,40 +668,85 @@ SELECT i.score_id, i.rule_id, i.subject_key, i.event_id, i.points, i.counts_unti
             whens.append(f"WHEN {' AND '.join(test)} THEN {lit(b.points)}")
         return f"CASE {' '.join(whens)} ELSE 0 END"
 
-    def _features(self, score: Score) -> str:
-        """One row per subject in scope and feature: the figure, its points, when it changes."""
+    def _card(self, score: Score) -> str:
+        """Stage: one row per subject in the score's scope with every feature's figure
+        (``v<i>``), its points (``p<i>``) and the first day it can change (``c<i>``), from one
+        pass over the facts grouped by subject."""
         enders = self._enders()
-        ctes = [
-            f"scope AS (SELECT s.subject_key FROM in_subjects s WHERE {self._scope(score, 's')})"
-        ]
+        day = lit(self.as_of)
+        sums, figures, points = [], [], []
+        for i, feature in enumerate(score.features):
+            test = self._feature_test(feature, enders)
+            if feature.aggregate == "count":
+                sums.append(f"count(CASE WHEN {test} THEN 1 END) AS n{i}")
+            elif feature.aggregate == "max":
+                assert feature.of is not None
+                sums.append(f"max(CASE WHEN {test} THEN f.{col(feature.of)} END) AS n{i}")
+            if feature.aggregate == "months_since":
+                sums.append(f"max(CASE WHEN {test} THEN f.occurred_on END) AS d{i}")
+            else:
+                sums.append(f"min(CASE WHEN {test} THEN f.occurred_on END) AS d{i}")
+            if feature.aggregate == "count":
+                value = f"CAST(COALESCE(a.n{i}, 0) AS DOUBLE)"
+            elif feature.aggregate == "max":
+                value = f"CAST(a.n{i} AS DOUBLE)"
+            else:  # whole months from the latest record to the evaluation date
+                latest = f"a.d{i}"
+                value = (
+                    f"CAST((EXTRACT(YEAR FROM {day}) - EXTRACT(YEAR FROM {latest})) * 12"
+                    f" + EXTRACT(MONTH FROM {day}) - EXTRACT(MONTH FROM {latest})"
+                    f" - CASE WHEN EXTRACT(DAY FROM {day}) < EXTRACT(DAY FROM {latest})"
+                    " THEN 1 ELSE 0 END AS DOUBLE)"
+                )
+            if feature.aggregate == "months_since":
+                change = months_after(f"a.d{i}", f"CAST(w.v{i} AS BIGINT) + 1")
+                if feature.within_months:
+                    change = _fold(
+                        "LEAST", [change, months_after(f"a.d{i}", lit(feature.within_months))]
+                    )
+            elif feature.within_months:
+                change = months_after(f"a.d{i}", lit(feature.within_months))
+            else:
+                change = "CAST(NULL AS DATE)"
+            figures.append(f"{value} AS v{i}")
+            points.append(
+                f"w.v{i}, {self._bin_points(feature, f'w.v{i}')} AS p{i}, {change} AS c{i}"
+            )
+        ended = (
+            " LEFT JOIN ev_ends e ON e.subject_key = f.subject_key AND e.document = f.document"
+            if any(x.ended_by for x in score.features)
+            else ""
+        )
+        categories = in_list(sorted({x.category for x in score.features}))
+        return f"""
+WITH a AS (
+    SELECT f.subject_key, {", ".join(sums)}
+    FROM ev_facts f{ended}
+    WHERE f.category IN {categories}
+      AND NOT EXISTS (SELECT 1 FROM out_record_flags x WHERE x.event_id = f.event_id)
+    GROUP BY f.subject_key
+), w AS (
+    SELECT s.subject_key, {", ".join(figures)}
+    FROM in_subjects s LEFT JOIN a ON a.subject_key = s.subject_key
+    WHERE {self._scope(score, "s")}
+)
+SELECT w.subject_key, {", ".join(points)}
+FROM w LEFT JOIN a ON a.subject_key = w.subject_key"""
+
+    def _stored_features(self, score: Score) -> str:
+        """The features worth storing: those with something on record. A feature with
+        nothing (a count of 0, no record to take the max of or to date from) has the points
+        of its empty bin, which the explanation reads from the policy (``Feature.empty``)."""
+        name = f"ev_card_{identifier(score.id)}"
         parts = []
         for i, feature in enumerate(score.features):
-            tests = [
-                f"f.category = {lit(feature.category)}",
-                self._where(feature.where),
-                "NOT EXISTS (SELECT 1 FROM out_record_flags x WHERE x.event_id = f.event_id)",
-            ]
-            if feature.within_months:
-                start = months_after(lit(self.as_of), lit(-feature.within_months))
-                tests.append(f"f.occurred_on > {start}")
-            ended = ""
-            if feature.ended_by:
-                ended = " LEFT JOIN ev_ends e ON e.subject_key = f.subject_key AND e.document = f.document"
-                for category in feature.ended_by:
-                    end = f"e.end_{enders.index(category)}"
-                    tests.append(f"({end} IS NULL OR {end} > {lit(self.as_of)})")
-            figure, changes = self._aggregate(feature)
-            ctes.append(
-                f"a{i} AS (SELECT f.subject_key, {figure} AS v, {changes} AS ch"
-                f" FROM ev_facts f{ended} WHERE {' AND '.join(tests)} GROUP BY f.subject_key)"
-            )
-            value = f"a{i}.v" if feature.aggregate != "count" else f"COALESCE(a{i}.v, 0)"
+            present = f"c.v{i} > 0" if feature.aggregate == "count" else f"c.v{i} IS NOT NULL"
             parts.append(
                 f"SELECT {lit(score.id)} AS score_id, {lit(feature.id)} AS feature_id,"
-                f" sc.subject_key, {value} AS value, {self._bin_points(feature, value)} AS points,"
-                f" a{i}.ch AS changes_on FROM scope sc LEFT JOIN a{i} ON a{i}.subject_key = sc.subject_key"
+                f" c.subject_key, c.v{i} AS value, c.p{i} AS points, c.c{i} AS changes_on"
+                f" FROM {name} c WHERE {present}"
             )
-        return "WITH " + ",\n".join(ctes) + "\n" + "\nUNION ALL\n".join(parts)
+        return "\nUNION ALL\n".join(parts)
 
     def _ends(self) -> str | None:
         """Per subject and case document, the first record of each category that ends points
@@ -715,29 +774,38 @@ SELECT i.score_id, i.rule_id, i.subject_key, i.event_id, i.points, i.counts_unti
                 test.append(f"t.points <= {g.max}")
             bands.append(f"WHEN {' AND '.join(test) or 'TRUE'} THEN {lit(g.grade)}")
         grade = f"CASE {' '.join(bands)} END" if bands else "CAST(NULL AS VARCHAR)"
-        total = f"{lit(score.base)} + COALESCE(sum(i.points), 0)"
-        until = "min(i.counts_until)"
-        card = ""
         if score.features:
-            total += " + COALESCE(max(c.points), 0)"
-            until = f"LEAST({until}, min(c.changes_on))"
-            card = (
-                " LEFT JOIN (SELECT subject_key, sum(points) AS points,"
-                " min(changes_on) AS changes_on FROM out_score_features"
-                f" WHERE score_id = {lit(score.id)} GROUP BY subject_key) c"
-                " ON c.subject_key = s.subject_key"
-            )
-        if score.range is not None:
-            total = f"GREATEST({lit(score.range.min)}, LEAST({lit(score.range.max)}, {total}))"
+            return self._card_scores(score, grade)
         return f"""
 SELECT {lit(score.id)} AS score_id, t.subject_key, t.points, {grade} AS grade, t.valid_until
 FROM (
-    SELECT s.subject_key, CAST({total} AS BIGINT) AS points,
-           {until} AS valid_until
+    SELECT s.subject_key, {lit(score.base)} + COALESCE(sum(i.points), 0) AS points,
+           min(i.counts_until) AS valid_until
     FROM in_subjects s
-    LEFT JOIN out_score_items i ON i.subject_key = s.subject_key AND i.score_id = {lit(score.id)}{card}
+    LEFT JOIN out_score_items i ON i.subject_key = s.subject_key AND i.score_id = {lit(score.id)}
     WHERE {self._scope(score, "s")}
     GROUP BY s.subject_key
+) t"""
+
+    def _card_scores(self, score: Score, grade: str) -> str:
+        """A scorecard's total: the base, any rules' points, each feature's points, clipped
+        to the range; valid until the first day a record stops counting or a figure changes."""
+        n = len(score.features)
+        total = " + ".join(
+            [lit(score.base), "COALESCE(i.points, 0)", *(f"c.p{k}" for k in range(n))]
+        )
+        if score.range is not None:
+            total = f"GREATEST({lit(score.range.min)}, LEAST({lit(score.range.max)}, {total}))"
+        until = _fold("LEAST", ["i.counts_until", *(f"c.c{k}" for k in range(n))])
+        return f"""
+SELECT {lit(score.id)} AS score_id, t.subject_key, t.points, {grade} AS grade, t.valid_until
+FROM (
+    SELECT c.subject_key, CAST({total} AS BIGINT) AS points, {until} AS valid_until
+    FROM ev_card_{identifier(score.id)} c
+    LEFT JOIN (
+        SELECT subject_key, sum(points) AS points, min(counts_until) AS counts_until
+        FROM out_score_items WHERE score_id = {lit(score.id)} GROUP BY subject_key
+    ) i ON i.subject_key = c.subject_key
 ) t"""
 
     # -- measures -------------------------------------------------------------------------

@@ -241,6 +241,23 @@ class Feature(Rule):
     # the points monotonic that way, and `policy check` refuses a card that is not.
     higher_is: Literal["worse", "better"] | None = None
 
+    def empty_points(self) -> int:
+        """The points of a subject with nothing on record for the feature: the bin of 0 for a
+        count, the missing bin otherwise (0 points when no bin matches). Such features are
+        not stored; the explanation reads their points from here."""
+        for b in self.bins:
+            if self.aggregate != "count" and b.missing:
+                return b.points
+            if (
+                self.aggregate == "count"
+                and not b.missing
+                and b.values is None
+                and (b.min is None or b.min <= 0)
+                and (b.max is None or b.max >= 0)
+            ):
+                return b.points
+        return 0
+
     @model_validator(mode="after")
     def _of_for_max(self) -> Feature:
         if (self.aggregate == "max") != (self.of is not None):

@@ -77,6 +77,13 @@ def observations(ctx: Context, score: Score, as_of: dt.date, consent_on: dt.date
                 "SELECT subject_key, points FROM out_scores WHERE score_id = ?", [score.id]
             )
         )
+        ids = dict(
+            conn.execute(
+                "SELECT s.subject_key, s.identifier FROM out_scores o JOIN subjects s"
+                " ON s.subject_key = o.subject_key WHERE o.score_id = ?",
+                [score.id],
+            )
+        )
         engine.cleanup(conn, plan)
         end = months_before(as_of, -OUTCOME_MONTHS)
         late = conn.execute(
@@ -84,12 +91,18 @@ def observations(ctx: Context, score: Score, as_of: dt.date, consent_on: dt.date
             " AND occurred_on > ? AND occurred_on <= ?",
             ["commercial.loan.overdue", as_of, end],
         )
-    if not rows:
+    if not totals:
         return pd.DataFrame(columns=["subject_key", "identifier", "bad"])
+    # Every subject in scope has a score; a feature with nothing on record is not stored
+    # (a count of 0, a missing figure otherwise).
     long = pd.DataFrame(rows, columns=["subject_key", "feature_id", "value", "identifier"])
     wide = long.pivot(index="subject_key", columns="feature_id", values="value")
-    wide = wide.reindex(columns=[f.id for f in score.features]).astype(float)
-    ids = long.drop_duplicates("subject_key").set_index("subject_key")["identifier"]
+    wide = wide.reindex(index=sorted(totals), columns=[f.id for f in score.features])
+    wide = wide.astype(float)
+    for feature in score.features:
+        if feature.aggregate == "count":
+            wide[feature.id] = wide[feature.id].fillna(0.0)
+    wide.index.name = "subject_key"
     bad = {
         key
         for key, details in late

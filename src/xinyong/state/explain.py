@@ -74,9 +74,13 @@ def card_explanation(score: Score, rows: list[dict[str, Any]]) -> dict[str, Any]
     reasons: list[dict[str, Any]] = []
     for feature in score.features:
         row = by_id.get(feature.id)
-        if row is None:
-            continue
         best = max(b.points for b in feature.bins)
+        if row is None:  # nothing on record: stored only by its absence
+            row = {
+                "points": feature.empty_points(),
+                "value": 0.0 if feature.aggregate == "count" else None,
+                "changes_on": None,
+            }
         points = int(row["points"])
         value = row["value"]
         features.append(
