@@ -103,6 +103,14 @@ async def _consume(enough: Any, timeout: float) -> list[Published]:
         await nc.close()
 
 
+async def _duplicate_window() -> float:
+    nc = await _connect()
+    try:
+        return float((await nc.jetstream().stream_info(STREAM)).config.duplicate_window or 0)
+    finally:
+        await nc.close()
+
+
 async def _stream_messages() -> int:
     nc = await _connect()
     try:
@@ -157,6 +165,9 @@ def test_changes_reach_jetstream_once_each_across_a_crash(
             # Unique per deployment (the secret's fingerprint) and per change.
             assert p.msg_id is not None and p.msg_id.startswith("xinyong-")
             assert p.msg_id.endswith(f"-change-{event['id']}")
+            # One deployment name in both: the message id and the CloudEvents source.
+            fingerprint = p.msg_id.removeprefix("xinyong-").split("-change-")[0]
+            assert event["source"] == f"urn:xinyong:{fingerprint}:internal"
             assert p.subject == f"xinyong.changes.{event['data']['measure']}"
             assert event["specversion"] == "1.0" and event["datacontenttype"] == "application/json"
             assert event["type"] == f"cn.xinyong.measure.{event['data']['status']}"
@@ -166,6 +177,8 @@ def test_changes_reach_jetstream_once_each_across_a_crash(
         assert [e["type"] for e in travel] == [ACTIVE, ENDED], mine
         assert FLIGHT in travel[-1]["data"]["actions"]
         assert travel[-1]["data"]["cause"] == "records"
+        # The de-duplication window covers a restart (nats-py reports it in seconds).
+        assert asyncio.run(_duplicate_window()) == 600.0
         # Every change of the outbox, in order, each once.
         latest = _latest(server)
         published = _consume_sync(lambda found: len(found) >= latest)

@@ -64,10 +64,7 @@ def _grant(ledger: Ledger, who: str) -> dict[str, Any]:
 def _standing(ledger: Ledger, who: str) -> dict[str, Any]:
     key = ledger.key(who)
     with ledger.ctx.store.transaction() as conn:
-        row = conn.dicts("SELECT kind, birth_date FROM subjects WHERE subject_key = ?", [key])
-        return standing(
-            conn, ledger.ctx.policy, key, kind=row[0]["kind"], birth_date=row[0]["birth_date"]
-        )[0]
+        return standing(conn, ledger.ctx.policy, key)[0]
 
 
 def test_no_consent_no_score_then_a_score_with_reasons_then_withdrawn(ledger: Ledger) -> None:
@@ -105,7 +102,12 @@ def test_no_consent_no_score_then_a_score_with_reasons_then_withdrawn(ledger: Le
     assert shown["reasons"][0]["points_lost"] >= shown["reasons"][-1]["points_lost"]
     assert all(r["raise_by"] for r in shown["reasons"])
     # Its overdue repayments cost it points, named by the features that read them.
-    overdue = {"worst_overdue_24m", "loans_overdue_60m", "serious_overdue_60m", "months_since_overdue"}
+    overdue = {
+        "worst_overdue_24m",
+        "loans_overdue_60m",
+        "serious_overdue_60m",
+        "months_since_overdue",
+    }
     assert {r["code"] for r in shown["reasons"]} & overdue
 
     # A consented subject's answer has no "no consent", and no trace of the score.

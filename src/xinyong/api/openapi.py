@@ -193,7 +193,7 @@ def document(policy: Policy) -> dict[str, Any]:
     }
     components["DecisionRequest"] = request
     partner: list[dict[str, list[str]]] = [{"partner": []}]
-    return {
+    spec: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {
             "title": "xinyong decision service",
@@ -274,7 +274,22 @@ def document(policy: Policy) -> dict[str, Any]:
                         _int_query("wait", 0, 60, 0, "Seconds to wait for an event (long-poll)."),
                     ],
                     "responses": {
-                        **_ok("ChangesResponse", "CloudEvents after the cursor."),
+                        "200": {
+                            "description": "CloudEvents after the cursor: one JSON answer, or"
+                            " with `Accept: text/event-stream` a stream of server-sent events"
+                            " whose `id:` is the cursor and `data:` one CloudEvent (resume"
+                            " with `Last-Event-ID`).",
+                            "content": {
+                                "application/json": {"schema": _ref("ChangesResponse")},
+                                "text/event-stream": {
+                                    "schema": {
+                                        "type": "string",
+                                        "description": "Server-sent events: `id: CURSOR`,"
+                                        " `event: TYPE` (the CloudEvent type), `data: {CloudEvent}`.",
+                                    }
+                                },
+                            },
+                        },
                         **_problems(401, 422),
                     },
                 }
@@ -505,6 +520,19 @@ def document(policy: Policy) -> dict[str, Any]:
             },
         },
     }
+    # Whatever else a route can answer (an unknown path 404, a method the path does not take
+    # 405 with Allow, a server fault 500) is a problem document too: say so on every one.
+    for operations in spec["paths"].values():
+        for operation in operations.values():
+            operation["responses"].setdefault("default", _OTHER)
+    return spec
+
+
+_OTHER = {
+    "description": "Any other answer: 404 for an unknown path, 405 (with `Allow`) for a method"
+    " the path does not take, 500 or 503 for a fault; each a problem document (RFC 9457).",
+    "content": {"application/problem+json": {"schema": _ref("ProblemDocument")}},
+}
 
 
 @cache

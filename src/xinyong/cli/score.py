@@ -52,14 +52,7 @@ def show(
     parsed = parse_subject(identifier)
     key = subject_key(app.secret, parsed.identifier)
     with app.store.transaction() as conn:
-        row = conn.dicts("SELECT kind, birth_date FROM subjects WHERE subject_key = ?", [key])
-        found = standing(
-            conn,
-            app.policy,
-            key,
-            kind=row[0]["kind"] if row else None,
-            birth_date=row[0]["birth_date"] if row else None,
-        )
+        found = standing(conn, app.policy, key)
     if as_json:
         print_json({"scores": found})
         return

@@ -24,9 +24,8 @@ import orjson
 from starlette.concurrency import run_in_threadpool
 
 from xinyong.access.partners import Partner
-from xinyong.feed.events import for_deployment, for_partner
+from xinyong.feed.events import deployment_id, for_deployment, for_partner
 from xinyong.feed.signatures import sign, webhook_secret
-from xinyong.ids.pseudonym import secret_fingerprint
 from xinyong.policy.model import Policy
 from xinyong.settings import Settings
 from xinyong.state.outbox import Change
@@ -36,6 +35,7 @@ log = logging.getLogger("xinyong.feed")
 
 STREAM = "XINYONG_CHANGES"
 SUBJECTS = "xinyong.changes.>"
+DUPLICATE_WINDOW = 600.0  # seconds
 MAX_BACKOFF = 300.0
 
 
@@ -107,7 +107,7 @@ class Deliveries:
         self.cursors = Cursors(self.folder)
         self._lock_fd: int | None = None
         # Message ids unique per deployment: JetStream drops repeats of an id it has seen.
-        self.deployment = "xinyong-" + secret_fingerprint(service.secret)[:8]
+        self.deployment = deployment_id(service.secret)
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
@@ -243,8 +243,16 @@ class Deliveries:
             wait = 0.5
             try:
                 js = nc.jetstream()
-                with contextlib.suppress(Exception):
-                    await js.add_stream(StreamConfig(name=STREAM, subjects=[SUBJECTS]))
+                # JetStream drops a message whose id it saw within the duplicate window: ten
+                # minutes covers a restart that republishes from the last acknowledged cursor.
+                config = StreamConfig(
+                    name=STREAM, subjects=[SUBJECTS], duplicate_window=DUPLICATE_WINDOW
+                )
+                try:
+                    await js.add_stream(config)
+                except Exception:  # it exists: bring its settings up to date
+                    with contextlib.suppress(Exception):
+                        await js.update_stream(config)
                 cursor = self.cursors.get("nats")
                 while True:
                     changes = await read_changes(service, cursor, 500)
@@ -254,7 +262,7 @@ class Deliveries:
                     for change in changes:
                         await js.publish(
                             f"xinyong.changes.{change.measure_id}",
-                            orjson.dumps(for_deployment(service.policy, change)),
+                            orjson.dumps(for_deployment(service.policy, service.secret, change)),
                             headers={"Nats-Msg-Id": f"{self.deployment}-change-{change.seq}"},
                         )
                         cursor = change.seq

@@ -9,10 +9,24 @@ from __future__ import annotations
 from typing import Any
 
 from xinyong.access.partners import Partner, subject_ref
+from xinyong.ids.pseudonym import secret_fingerprint
 from xinyong.policy.model import Policy
 from xinyong.state.outbox import Change
 
-SOURCE = "urn:xinyong:decisions"
+
+def deployment_id(secret: bytes) -> str:
+    """The deployment's public name, from its secret's fingerprint: what tells two
+    deployments' events apart (CloudEvents ``source``, NATS message ids)."""
+    return "xinyong-" + secret_fingerprint(secret)[:8]
+
+
+def source_of(secret: bytes, stream: str = "changes") -> str:
+    """The CloudEvents ``source`` of one of this deployment's feeds: ``changes`` for
+    partners, ``internal`` for its own stream (which names subject keys). With the change's
+    cursor as ``id``, unique per event across deployments, as the specification requires."""
+    return f"urn:xinyong:{secret_fingerprint(secret)[:8]}:{stream}"
+
+
 TYPES = {"active": "cn.xinyong.measure.active", "ended": "cn.xinyong.measure.ended"}
 
 
@@ -21,12 +35,14 @@ def measure_actions(policy: Policy, measure_id: str) -> list[str]:
     return sorted({use.action for use in measure.actions}) if measure else []
 
 
-def _event(policy: Policy, change: Change, subject: str, actions: list[str]) -> dict[str, Any]:
+def _event(
+    policy: Policy, source: str, change: Change, subject: str, actions: list[str]
+) -> dict[str, Any]:
     measure = policy.measures.get(change.measure_id)
     return {
         "specversion": "1.0",
         "id": str(change.seq),
-        "source": SOURCE,
+        "source": source,
         "type": TYPES[change.status],
         "time": change.recorded_at.isoformat(timespec="milliseconds") + "Z",
         "subject": subject,
@@ -57,9 +73,10 @@ def for_partner(
     if not actions:
         return None
     ref = subject_ref(secret, partner.partner_id, change.subject_key)
-    return _event(policy, change, ref, actions)
+    return _event(policy, source_of(secret), change, ref, actions)
 
 
-def for_deployment(policy: Policy, change: Change) -> dict[str, Any]:
+def for_deployment(policy: Policy, secret: bytes, change: Change) -> dict[str, Any]:
     """The event published on the deployment's own stream (NATS): names the subject key."""
-    return _event(policy, change, change.subject_key, measure_actions(policy, change.measure_id))
+    actions = measure_actions(policy, change.measure_id)
+    return _event(policy, source_of(secret, "internal"), change, change.subject_key, actions)

@@ -523,12 +523,7 @@ JOIN {name} l ON l.subject_key = m.subject_key""")
             for k, v in points.values.items()
         ]
         for band in points.bands:
-            test = []
-            if band.min is not None:
-                test.append(f"{column} >= {lit(band.min)}")
-            if band.max is not None:
-                test.append(f"{column} <= {lit(band.max)}")
-            whens.append(f"WHEN {' AND '.join(test) or 'TRUE'} THEN {lit(band.points)}")
+            whens.append(f"WHEN {_within(column, band.min, band.max)} THEN {lit(band.points)}")
         return f"CASE {' '.join(whens)} ELSE {lit(points.otherwise)} END"
 
     def _numeric(self, name: str) -> bool:
@@ -660,12 +655,8 @@ SELECT i.score_id, i.rule_id, i.subject_key, i.event_id, i.points, i.counts_unti
             if b.missing:
                 whens.append(f"WHEN {value} IS NULL THEN {lit(b.points)}")
                 continue
-            test = [f"{value} IS NOT NULL"]
-            if b.min is not None:
-                test.append(f"{value} >= {lit(b.min)}")
-            if b.max is not None:
-                test.append(f"{value} <= {lit(b.max)}")
-            whens.append(f"WHEN {' AND '.join(test)} THEN {lit(b.points)}")
+            test = f"{value} IS NOT NULL AND {_within(value, b.min, b.max)}"
+            whens.append(f"WHEN {test} THEN {lit(b.points)}")
         return f"CASE {' '.join(whens)} ELSE 0 END"
 
     def _card(self, score: Score) -> str:
@@ -869,6 +860,13 @@ def _union(parts: list[str], columns: tuple[str, ...]) -> str:
         return "\nUNION ALL\n".join(f"SELECT * FROM ({p}) u{i}" for i, p in enumerate(parts))
     cols = ", ".join(f"CAST(NULL AS {_NULL_TYPES.get(c, 'VARCHAR')}) AS {c}" for c in columns)
     return f"SELECT {cols} WHERE FALSE"
+
+
+def _within(value: str, low: float | None, high: float | None) -> str:
+    """``value`` within a band whose bounds are inclusive and either may be open."""
+    test = [f"{value} >= {lit(low)}"] if low is not None else []
+    test += [f"{value} <= {lit(high)}"] if high is not None else []
+    return " AND ".join(test) or "TRUE"
 
 
 def _fold(function: str, args: list[str]) -> str:

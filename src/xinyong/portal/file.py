@@ -42,14 +42,7 @@ def whole_file(service: Service, identifier: str, as_of: dt.date | None = None) 
 
 def commercial_standing(service: Service, conn: Connection, key: str) -> list[dict[str, Any]]:
     """The scores that need consent: each with its reasons, or why there is none."""
-    row = conn.dicts("SELECT kind, birth_date FROM subjects WHERE subject_key = ?", [key])
-    return standing(
-        conn,
-        service.ctx.policy,
-        key,
-        kind=row[0]["kind"] if row else None,
-        birth_date=row[0]["birth_date"] if row else None,
-    )
+    return standing(conn, service.ctx.policy, key)
 
 
 def current_records(service: Service, identifier: str) -> list[dict[str, Any]]:

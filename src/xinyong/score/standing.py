@@ -17,17 +17,13 @@ def consent_scores(policy: Policy) -> list[Score]:
     return [s for s in policy.scores.values() if s.consent is not None]
 
 
-def standing(
-    conn: Connection,
-    policy: Policy,
-    key: str,
-    *,
-    kind: str | None,
-    birth_date: dt.date | None,
-) -> list[dict[str, Any]]:
+def standing(conn: Connection, policy: Policy, key: str) -> list[dict[str, Any]]:
     """One entry per score that needs consent: the score and its reasons, or ``none`` with
     the reason (no consent, not covered, under 18, not evaluated since consent)."""
     run = require_current(conn, policy)
+    found = conn.dicts("SELECT kind, birth_date FROM subjects WHERE subject_key = ?", [key])
+    kind = found[0]["kind"] if found else None
+    birth_date = found[0]["birth_date"] if found else None
     consents = consents_in_force(conn, [key]).get(key, frozenset())
     out = []
     for score in consent_scores(policy):
