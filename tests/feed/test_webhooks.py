@@ -108,3 +108,48 @@ def test_with_two_workers_each_event_is_delivered_once(city: City, tmp_path: Pat
     finally:
         server.stop()
         receiver.stop()
+
+
+def test_a_retried_batch_keeps_its_id_and_body_and_the_official_library_verifies_it(
+    city: City, tmp_path: Path
+) -> None:
+    """Standard Webhooks: the webhook-id is the idempotency key, so a batch that was not
+    acknowledged goes out again with the same id and body even when new events arrive
+    before the retry (they wait for later batches), and every body stays under the
+    standard's advised 20 KB. The standard's own library verifies every delivery."""
+    from standardwebhooks.webhooks import Webhook
+
+    data = city.copy(tmp_path / "data")
+    receiver = Receiver(status=500).start()
+    partner = add_partner(data, "air", "airline", "ticket sales", "--webhook", receiver.url)
+    server = Server(data)
+    try:
+        server.start()
+        wait_for(lambda: len(receiver.snapshot()) >= 2, 30, "two refused deliveries")
+        refused = receiver.snapshot()
+        # New events arrive while the first batch is still refused.
+        report = cli_json(data, "ingest", str(delisting(city, tmp_path)), "--source", "demo-court")
+        assert report[0]["accepted"] == 2, report
+        time.sleep(2)
+        receiver.status = 200
+        with server.client(partner["credential"]) as client:
+            wait_for(lambda: feed(client)[0], 10, "the feed")
+            expected, _ = feed(client)
+        wait_for(lambda: len(receiver.acknowledged_events()) >= len(expected), 60, "every event")
+        deliveries = receiver.snapshot()
+        first = refused[0].headers["webhook-id"]
+        same = [d for d in deliveries if d.headers["webhook-id"] == first]
+        assert len(same) >= 3 and {d.body for d in same} == {refused[0].body}
+        assert any(200 <= d.answered < 300 for d in same)
+        bodies: dict[str, bytes] = {}
+        for d in deliveries:
+            assert bodies.setdefault(d.headers["webhook-id"], d.body) == d.body
+            assert len(d.body) <= 20_000
+        assert len(bodies) > 1  # the feed from cursor 0 did not fit one batch
+        assert [e["id"] for e in receiver.acknowledged_events()] == [e["id"] for e in expected]
+        hook = Webhook(partner["webhook_secret"])
+        for d in deliveries:
+            hook.verify(d.body, d.headers)  # raises on a bad signature
+    finally:
+        server.stop()
+        receiver.stop()

@@ -77,6 +77,33 @@ async def partner_events(
     return events, cursor
 
 
+# Standard Webhooks advises payloads under 20 KB: a batch stops before it would pass this.
+MAX_PAYLOAD = 20_000
+
+
+def fit_payload(events: list[dict[str, Any]], scanned: int) -> tuple[list[dict[str, Any]], int]:
+    """The longest prefix of ``events`` whose JSON array stays within MAX_PAYLOAD (at least
+    one event), and the cursor to go on from after it."""
+    size, kept = 2, 0
+    for event in events:
+        size += len(orjson.dumps(event)) + (1 if kept else 0)
+        if kept and size > MAX_PAYLOAD:
+            break
+        kept += 1
+    if kept == len(events):
+        return events, scanned
+    return events[:kept], int(events[kept - 1]["id"])
+
+
+def _write_atomically(target: Path, data: bytes) -> None:
+    tmp = target.with_suffix(".tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, target)
+
+
 class Cursors:
     """Delivery positions, one small file each, replaced atomically."""
 
@@ -91,13 +118,7 @@ class Cursors:
             return 0
 
     def set(self, name: str, value: int) -> None:
-        target = self.folder / f"{name}.cursor"
-        tmp = target.with_suffix(".tmp")
-        with open(tmp, "w") as fh:
-            fh.write(str(value))
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
+        _write_atomically(self.folder / f"{name}.cursor", str(value).encode())
 
 
 class Deliveries:
@@ -183,24 +204,36 @@ class Deliveries:
 
     async def _deliver(self, client: httpx.AsyncClient, partner: Partner) -> bool | None:
         """Send the partner's next batch: True if acknowledged, False if not, None if
-        there was nothing to send."""
+        there was nothing to send. A batch that was not acknowledged is sent again as it was,
+        under the same ``webhook-id`` (consumers de-duplicate by it), even if more events
+        arrived meanwhile and across restarts: it is kept on disk until acknowledged."""
         name = f"webhook-{partner.partner_id}"
-        cursor = self.cursors.get(name)
-        events, scanned = await partner_events(self.service, partner, cursor, 100)
-        if not events:
-            if scanned != cursor:
-                self.cursors.set(name, scanned)
-            return None
-        if not await self._post(client, partner, events):
+        pending = self.folder / f"{name}.pending"
+        if pending.exists():
+            batch = orjson.loads(pending.read_bytes())
+        else:
+            cursor = self.cursors.get(name)
+            events, scanned = await partner_events(self.service, partner, cursor, 100)
+            if not events:
+                if scanned != cursor:
+                    self.cursors.set(name, scanned)
+                return None
+            events, scanned = fit_payload(events, scanned)
+            batch = {
+                "id": f"{partner.partner_id}-{events[0]['id']}-{events[-1]['id']}",
+                "body": orjson.dumps(events).decode(),
+                "cursor": scanned,
+            }
+            _write_atomically(pending, orjson.dumps(batch))
+        if not await self._post(client, partner, batch["id"], batch["body"].encode()):
             return False
-        self.cursors.set(name, scanned)
+        self.cursors.set(name, int(batch["cursor"]))
+        pending.unlink(missing_ok=True)
         return True
 
     async def _post(
-        self, client: httpx.AsyncClient, partner: Partner, events: list[dict[str, Any]]
+        self, client: httpx.AsyncClient, partner: Partner, message_id: str, body: bytes
     ) -> bool:
-        body = orjson.dumps(events)
-        message_id = f"{partner.partner_id}-{events[0]['id']}-{events[-1]['id']}"
         stamp = int(time.time())
         headers = {
             "content-type": "application/cloudevents-batch+json",
