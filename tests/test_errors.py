@@ -120,7 +120,7 @@ def test_each_class_renders_its_status_and_exit_code(cls: type[errors.XinyongErr
     doc = response.json()
     assert set(doc) >= {"type", "title", "status", "detail", "code", "instance"}
     assert doc["status"] == status and doc["instance"] == "/boom"
-    assert doc["type"] == f"urn:xinyong:problem:{doc['code']}"
+    assert doc["type"] == f"/problems/{doc['code']}"
     if status >= 500 and cls is not errors.NotEvaluated:
         assert SECRET not in response.text  # a server fault tells nothing internal
         assert doc["code"] in {"internal", error.code}

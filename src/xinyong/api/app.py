@@ -22,7 +22,7 @@ from xinyong.access import log as access_log
 from xinyong.access.partners import Partner
 from xinyong.api import openapi, public, report, subjects, transparency
 from xinyong.api.background import Maintainer
-from xinyong.api.problems import MEDIA_TYPE, render, unauthorized
+from xinyong.api.problems import MEDIA_TYPE, render, type_page, unauthorized
 from xinyong.api.schemas import (
     check_decision,
     load_json,
@@ -250,17 +250,34 @@ async def docs(request: Request) -> Response:
     return HTMLResponse(openapi.docs_page())
 
 
+async def problem_type(request: Request) -> Response:
+    """The documentation page a problem document's ``type`` points to."""
+    page = type_page(request.path_params.get("code"))
+    if page is None:
+        raise NotFound(
+            f"There is no problem type {request.path_params['code']!r}.",
+            hint="/problems lists every problem type.",
+        )
+    return HTMLResponse(page)
+
+
 async def _error(request: Request, exc: Exception) -> Response:
     """Every error of every Starlette route, rendered by the one table (api/problems.py)."""
     if isinstance(exc, HTTPException):
         if exc.status_code == 405:
             allowed = (exc.headers or {}).get("Allow", "")
+            methods = [m.strip() for m in allowed.split(",") if m.strip()]
             exc = MethodNotAllowed(
                 f"{request.method} is not allowed on {request.url.path}.",
-                allowed=[m.strip() for m in allowed.split(",") if m.strip()],
+                allowed=methods,
+                hint=f"{request.url.path} takes {', '.join(methods)}.",
             )
         elif exc.status_code == 404:
-            exc = NotFound(f"No route {request.url.path}.", code="route_unknown")
+            exc = NotFound(
+                f"There is no {request.method} {request.url.path}.",
+                code="route_unknown",
+                hint="/openapi.json lists every route of the API.",
+            )
         else:
             exc = RequestInvalid(str(exc.detail), code="http_error")
     problem = render(exc, request.url.path)
@@ -274,6 +291,8 @@ async def _error(request: Request, exc: Exception) -> Response:
 
 ROUTES = [
     Route("/docs", docs, include_in_schema=False),
+    Route("/problems", problem_type, include_in_schema=False),
+    Route("/problems/{code}", problem_type, include_in_schema=False),
     Route("/openapi.json", openapi_json, include_in_schema=False),
     Route("/v1/health", health),
     Route("/v1/decisions", decisions, methods=["POST"]),

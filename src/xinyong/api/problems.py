@@ -8,7 +8,11 @@ route, the fast decision path included, renders through ``render``.
 
 from __future__ import annotations
 
+import html
 import logging
+import tomllib
+from functools import cache
+from importlib import resources
 from typing import Any
 
 import orjson
@@ -69,6 +73,74 @@ PUBLIC = {
 SPEAKS_FOR_ITSELF: tuple[type[e.XinyongError], ...] = (e.NotEvaluated,)
 
 
+@cache
+def problem_types() -> dict[str, dict[str, Any]]:
+    """Every problem type: code -> title, status and description (problem_types.toml)."""
+    raw = resources.files("xinyong").joinpath("problem_types.toml").read_text("utf-8")
+    return tomllib.loads(raw)
+
+
+def type_uri(code: str) -> str:
+    """A problem's ``type``: its documentation page, relative to the service (RFC 9457
+    resolves it against the request's address)."""
+    return f"/problems/{code}"
+
+
+def _title(status: int, code: str) -> str:
+    found = problem_types().get(code)
+    return str(found["title"]) if found else TITLES.get(status, "Error")
+
+
+def type_page(code: str | None) -> str | None:
+    """The documentation page of one problem type, or of all (``code`` None); None for an
+    unknown code."""
+    types = problem_types()
+    head = (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        "<title>{title}</title></head><body><main>{body}</main></body></html>"
+    )
+    if code is None:
+        items = "".join(
+            f'<li><a href="{type_uri(c)}"><code>{html.escape(c)}</code></a>:'
+            f" {html.escape(str(t['title']))} ({t['status']})</li>"
+            for c, t in sorted(types.items())
+        )
+        body = f"<h1>Problem types of the xinyong API</h1><ul>{items}</ul>"
+        return head.format(title="Problem types", body=body)
+    found = types.get(code)
+    if found is None:
+        return None
+    body = (
+        f"<h1>{html.escape(str(found['title']))}</h1>"
+        f"<p><code>{html.escape(code)}</code>, HTTP status {found['status']}</p>"
+        f"<p>{html.escape(' '.join(str(found['description']).split()))}</p>"
+        f'<p><a href="/problems">Every problem type</a></p>'
+    )
+    return head.format(title=html.escape(str(found["title"])), body=body)
+
+
+def types_markdown() -> str:
+    """docs/problems.md: every problem type, generated from problem_types.toml."""
+    lines = [
+        "# Problem types",
+        "",
+        "Every error of the HTTP API is a problem document (RFC 9457) whose `type` is the",
+        "address of its page on the service (`/problems/<code>`) and whose `code` is the",
+        "machine-readable code below; the command line prints the same code with its message.",
+        "This page is generated from `src/xinyong/problem_types.toml`.",
+        "",
+        "| code | status | title |",
+        "|---|---|---|",
+    ]
+    types = problem_types()
+    lines += [f"| [`{c}`](#{c}) | {t['status']} | {t['title']} |" for c, t in sorted(types.items())]
+    for c, t in sorted(types.items()):
+        lines += ["", f"## {c}", "", f"**{t['title']}** (HTTP {t['status']})", ""]
+        lines.append(" ".join(str(t["description"]).split()))
+    return "\n".join(lines) + "\n"
+
+
 def status_of(error: e.XinyongError) -> int:
     for cls in type(error).__mro__:
         if cls in STATUS:
@@ -94,8 +166,8 @@ class Problem:
 
     def body(self, instance: str | None = None) -> dict[str, Any]:
         doc: dict[str, Any] = {
-            "type": f"urn:xinyong:problem:{self.code}",
-            "title": TITLES.get(self.status, "Error"),
+            "type": type_uri(self.code),
+            "title": _title(self.status, self.code),
             "status": self.status,
             "detail": self.detail,
             "code": self.code,
