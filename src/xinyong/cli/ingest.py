@@ -17,13 +17,18 @@ from xinyong.process.hooks import after_merge
 def ingest(
     ctx: typer.Context,
     files: list[Path] = typer.Argument(
-        ..., help="CSV, JSON Lines or Parquet files of records.", show_default=False
+        ...,
+        help="CSV, JSON Lines, Parquet or Excel (.xlsx) files of records.",
+        show_default=False,
     ),
     source: str = typer.Option(
         ..., "--source", "-s", help="Id of the registered source submitting them."
     ),
     fmt: str | None = typer.Option(
-        None, "--format", help="csv, jsonl or parquet (default: from the extension)."
+        None, "--format", help="csv, jsonl, parquet or xlsx (default: from the extension)."
+    ),
+    sheet: str | None = typer.Option(
+        None, "--sheet", help="Excel workbooks: the sheet to read (default: the first)."
     ),
     encoding: str = typer.Option(
         "utf-8", help="Text encoding of CSV and JSON Lines files (e.g. gbk)."
@@ -60,6 +65,7 @@ def ingest(
                 path,
                 source,
                 fmt=fmt,
+                sheet=sheet,
                 encoding=encoding,
                 rejects_path=rejects,
                 progress=update,

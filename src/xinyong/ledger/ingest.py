@@ -88,6 +88,7 @@ def ingest_file(
     source_id: str,
     *,
     fmt: str | None = None,
+    sheet: str | None = None,
     encoding: str = "utf-8",
     rejects_path: Path | None = None,
     progress: Progress | None = None,
@@ -101,7 +102,9 @@ def ingest_file(
     (the callers that keep an evaluated state pass xinyong.evaluation's hook)."""
     started = time.perf_counter()
     path = Path(path)
-    record_file = RecordFile(path, fmt, encoding=encoding, batch_rows=ctx.settings.batch_rows)
+    record_file = RecordFile(
+        path, fmt, encoding=encoding, batch_rows=ctx.settings.batch_rows, sheet=sheet
+    )
     with ctx.store.transaction() as conn:
         source = get_source(conn, source_id)
     validator = Validator(ctx.catalog, source.grant, ctx.secret, today(ctx.settings.timezone))
