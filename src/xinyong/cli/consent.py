@@ -5,12 +5,14 @@ do the same on the consent page of the portal or with their own credential over 
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import typer
 
 from xinyong.cli.output import console, handle_errors, print_json
 from xinyong.cli.state import context
+from xinyong.errors import ConsentError
 from xinyong.ids import parse_subject, subject_key
 from xinyong.process.hooks import after_merge
 from xinyong.score import consent as consents
@@ -57,16 +59,20 @@ def grant(
     ctx: typer.Context,
     identifier: str = typer.Argument(..., help="The subject's identity number."),
     purpose: str = typer.Option(..., "--purpose", help=PURPOSE_HELP),
-    text_version: str = typer.Option(
-        ...,
+    text_version: str | None = typer.Option(
+        None,
         "--text-version",
-        help="The version of the text the subject read (`xinyong consent text` prints it).",
+        help="The version of the text the subject read (`xinyong consent text` prints it)."
+        " Without it the command shows the text and asks for the subject's yes (a terminal"
+        " is needed).",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
 ) -> None:
     """Record the subject's consent, given by them on the current text. Never a default and
     never bundled: one purpose per command. The score is computed at once."""
     app = context(ctx)
+    if text_version is None:
+        text_version = _ask(purpose)
     answer = consents.grant(
         app,
         identifier,
@@ -80,6 +86,25 @@ def grant(
         print_json(answer)
         return
     _print(answer, "given")
+
+
+def _ask(purpose: str) -> str:
+    """Show the subject the current text and take their explicit yes (never a default)."""
+    found = consents.consent_text(purpose)
+    if not sys.stdin.isatty():
+        raise ConsentError(
+            "Consent needs the version of the text the subject read.",
+            hint=f"Show it (`xinyong consent text {purpose}`) and pass --text-version"
+            f" {found.version}, or run this command in a terminal to show it and ask.",
+            code="consent_text_missing",
+        )
+    console.print(found.text("zh"), highlight=False, markup=False)
+    console.print(found.text("en"), highlight=False, markup=False)
+    if not typer.confirm(
+        f"Has the subject read this text (version {found.version}) and agreed?", default=False
+    ):
+        raise ConsentError("The subject did not agree: no consent was recorded.")
+    return found.version
 
 
 @app.command("withdraw")
