@@ -79,7 +79,7 @@ def walk(city: City, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Walk]
     root = tmp_path_factory.mktemp("walkthrough")
     data = city.copy(root / "data")
     receiver = Receiver().start()
-    partner = add_partner(data, "air", "airline", PURPOSE, "--webhook", receiver.url)
+    partner = add_partner(data, "air", "airline", PURPOSE, "--webhook", receiver.url, "--from", "0")
     try:
         with serving(data) as server, server.client(partner["credential"]) as client:
             asked = client.post(

@@ -52,7 +52,9 @@ def test_webhook_events_survive_a_crash_and_are_not_resent(
     receiver = Receiver(status=500)
     if refusal == "error-500":
         receiver.start()
-    partner = add_partner(data, "air", "airline", "ticket sales", "--webhook", receiver.url)
+    partner = add_partner(
+        data, "air", "airline", "ticket sales", "--webhook", receiver.url, "--from", "0"
+    )
     secret = partner["webhook_secret"]
     cursor_file = data / "feed" / "webhook-air.cursor"
     server = Server(data)

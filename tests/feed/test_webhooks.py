@@ -54,7 +54,9 @@ def test_an_unusable_webhook_url_does_not_stop_delivery_to_other_partners(
         check=False,
     )
     receiver = Receiver().start()
-    good = add_partner(data, "air", "airline", "ticket sales", "--webhook", receiver.url)
+    good = add_partner(
+        data, "air", "airline", "ticket sales", "--webhook", receiver.url, "--from", "0"
+    )
     server = Server(data)
     try:
         server.start()
@@ -81,7 +83,9 @@ def test_an_unusable_webhook_url_does_not_stop_delivery_to_other_partners(
 def test_with_two_workers_each_event_is_delivered_once(city: City, tmp_path: Path) -> None:
     data = city.copy(tmp_path / "data")
     receiver = Receiver().start()
-    partner = add_partner(data, "air", "airline", "ticket sales", "--webhook", receiver.url)
+    partner = add_partner(
+        data, "air", "airline", "ticket sales", "--webhook", receiver.url, "--from", "0"
+    )
     server = Server(data, workers=2)
     try:
         server.start()
@@ -121,7 +125,9 @@ def test_a_retried_batch_keeps_its_id_and_body_and_the_official_library_verifies
 
     data = city.copy(tmp_path / "data")
     receiver = Receiver(status=500).start()
-    partner = add_partner(data, "air", "airline", "ticket sales", "--webhook", receiver.url)
+    partner = add_partner(
+        data, "air", "airline", "ticket sales", "--webhook", receiver.url, "--from", "0"
+    )
     server = Server(data)
     try:
         server.start()
@@ -153,3 +159,37 @@ def test_a_retried_batch_keeps_its_id_and_body_and_the_official_library_verifies
     finally:
         server.stop()
         receiver.stop()
+
+
+def test_a_new_partners_webhook_starts_now_unless_told_otherwise(
+    city: City, tmp_path: Path
+) -> None:
+    """`partners add --webhook` starts after the latest change (a partner registered today
+    is not sent the history of subjects it never asked about); `--from 0` sends it all."""
+    data = city.copy(tmp_path / "data")
+    receiver = Receiver().start()
+    fresh = add_partner(data, "air", "airline", "ticket sales", "--webhook", receiver.url)
+    starts = int(fresh["webhook_starts_after"])
+    assert starts > 0  # the demo city's evaluation made changes already
+    everything = Receiver().start()
+    whole = add_partner(
+        data, "rail", "railway", "ticket sales", "--webhook", everything.url, "--from", "0"
+    )
+    assert whole["webhook_starts_after"] == 0
+    server = Server(data)
+    try:
+        server.start()
+        report = cli_json(data, "ingest", str(delisting(city, tmp_path)), "--source", "demo-court")
+        assert report[0]["accepted"] == 2, report
+        wait_for(receiver.acknowledged_events, 30, "the new changes on the fresh webhook")
+        wait_for(
+            lambda: any(int(e["id"]) <= starts for e in everything.acknowledged_events()),
+            30,
+            "the history on the webhook that asked for it",
+        )
+        time.sleep(2)
+        assert all(int(e["id"]) > starts for e in receiver.acknowledged_events())
+    finally:
+        server.stop()
+        receiver.stop()
+        everything.stop()

@@ -425,10 +425,12 @@ def live(city: City, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]
     before = _store_counts(data)
     court = cli_json(data, "sources", "add", "Dongcheng Court", "--kind", "court", "--id", "dc")
     receiver = Receiver().start()
-    airline = add_partner(data, "air", "airline", "ticket sales", "--webhook", receiver.url)
+    airline = add_partner(
+        data, "air", "airline", "ticket sales", "--webhook", receiver.url, "--from", "0"
+    )
     # A railway whose webhook nobody answers: its removals wait.
     dead = f"http://127.0.0.1:{free_port()}/hook"
-    add_partner(data, "rail", "railway", "ticket sales", "--webhook", dead)
+    add_partner(data, "rail", "railway", "ticket sales", "--webhook", dead, "--from", "0")
     debtor = cli_json(data, "subject", "credential", DEBTOR)["credential"]
     asked: Counter[str] = Counter()
     try:

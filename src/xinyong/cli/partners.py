@@ -13,7 +13,9 @@ from xinyong.access.partners import (
 )
 from xinyong.cli.output import console, err_console, handle_errors, print_json
 from xinyong.cli.state import context
+from xinyong.feed.delivery import webhook_cursors
 from xinyong.feed.signatures import webhook_secret
+from xinyong.state.outbox import latest_seq
 
 app = typer.Typer(
     help="Register and list partners: who may ask for decisions, about which actions, why.",
@@ -51,6 +53,12 @@ def add(
     source_kind: str | None = typer.Option(
         None, help="Catalogue source kind for those records (default: the partner kind)."
     ),
+    start: str = typer.Option(
+        "now",
+        "--from",
+        help="Where the webhook starts: now (changes from now on), 0 (the whole feed, every"
+        " past change that concerns the partner's actions), or a cursor.",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the partner and credential as JSON."),
 ) -> None:
     """Register a partner and print its credential (once: only a hash is kept).
@@ -59,9 +67,12 @@ def add(
     --purpose "ticket sales under the joint punishment memorandum"
     --webhook http://127.0.0.1:9000/hook
     """
+    if start != "now" and not start.isdigit():
+        raise typer.BadParameter("--from takes now, 0 or a cursor (a whole number).")
     app_ctx = context(ctx)
     secret = app_ctx.secret
     with app_ctx.store.transaction() as conn:
+        cursor = latest_seq(conn) if start == "now" else int(start)
         partner, credential = add_partner(
             conn,
             app_ctx.policy,
@@ -75,9 +86,20 @@ def add(
             categories=categories or None,
             source_kind=source_kind,
         )
+        if partner.webhook_url:
+            # Before the partner is committed, so that no delivery can start elsewhere.
+            webhook_cursors(app_ctx.settings.data_dir).set(f"webhook-{partner.partner_id}", cursor)
     signing = webhook_secret(secret, partner.partner_id) if partner.webhook_url else None
+    starts = cursor if partner.webhook_url else None
     if as_json:
-        print_json({**partner.as_dict(), "credential": credential, "webhook_secret": signing})
+        print_json(
+            {
+                **partner.as_dict(),
+                "credential": credential,
+                "webhook_secret": signing,
+                "webhook_starts_after": starts,
+            }
+        )
         return
     console.print(
         f"Registered partner [bold]{partner.partner_id}[/] ({partner.kind}) for "
@@ -86,6 +108,7 @@ def add(
     console.print(f"Credential: [bold]{credential}[/]")
     if signing:
         console.print(f"Webhook signing secret (Standard Webhooks): [bold]{signing}[/]")
+        console.print(f"The webhook receives the changes after cursor {starts}.")
     err_console.print("[yellow]Store the credential now: it is shown only once.[/]")
 
 

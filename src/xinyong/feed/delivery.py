@@ -121,6 +121,11 @@ class Cursors:
         _write_atomically(self.folder / f"{name}.cursor", str(value).encode())
 
 
+def webhook_cursors(data_dir: str | Path) -> Cursors:
+    """Where webhook deliveries keep their positions (`partners add --from` sets one)."""
+    return Cursors(Path(data_dir) / "feed")
+
+
 class Deliveries:
     def __init__(self, service: Service) -> None:
         self.service = service
