@@ -96,21 +96,11 @@ FROM (
 
 
 def add_consents(data_dir: Path, subjects: int, memory_limit: str, built_on: str) -> int:
-    from xinyong.catalog.model import CONSENT_CATEGORY
-    from xinyong.ledger.sources import SUBJECT_KIND, add_source
-    from xinyong.score.consent import consent_text
+    from xinyong.score.consent import consent_text, ensure_source
 
     ctx = bench.open_context(data_dir, memory_limit)
     with ctx.store.transaction() as conn:
-        add_source(
-            conn,
-            ctx.catalog,
-            name="The subjects themselves (consent)",
-            kind=SUBJECT_KIND,
-            source_id=CONSENT_SOURCE,
-            categories=[CONSENT_CATEGORY],
-            internal=True,
-        )
+        ensure_source(ctx.catalog, conn)
         first = int(conn.scalar("SELECT max(event_id) FROM records")) + 1
         version = consent_text(SCORE).version
         conn.execute(_consents_sql(first, subjects, dt.date.fromisoformat(built_on), version))

@@ -22,9 +22,10 @@ from typing import Any, Literal
 import orjson
 
 from xinyong import audit
+from xinyong.catalog.model import Catalog
 from xinyong.clock import today
 from xinyong.context import Context
-from xinyong.errors import ConsentError, NotFound
+from xinyong.errors import ConsentError
 from xinyong.ids import parse_subject, subject_key
 from xinyong.ids.masking import mask
 from xinyong.ledger.consents import SOURCE_ID
@@ -35,7 +36,6 @@ from xinyong.policy.compiler import CONSENT
 from xinyong.store.base import Connection
 
 Channel = Literal["portal", "api", "cli"]
-CHANNELS: tuple[str, ...] = ("portal", "api", "cli")
 
 
 @dataclass(frozen=True)
@@ -158,7 +158,7 @@ def grant(
         current = in_force(conn, key, purpose)
         if current is not None:
             return {"changed": False, "consent": current.as_dict()}
-        _ensure_source(ctx, conn)
+        ensure_source(ctx.catalog, conn)
     record = f"consent-{purpose}-{secrets.token_hex(8)}"
     day = today(ctx.settings.timezone)
     _submit(
@@ -244,12 +244,13 @@ def withdraw(
     return {"changed": True, "consent": ended.as_dict(), "stored_rows_deleted": deleted}
 
 
-def _ensure_source(ctx: Context, conn: Connection) -> None:
+def ensure_source(catalog: Catalog, conn: Connection) -> None:
+    """Register the built-in source of what subjects give themselves, once."""
     if not conn.scalar("SELECT count(*) FROM sources WHERE source_id = ?", [SOURCE_ID]):
         # Its credential is thrown away: nothing but this module writes as the subjects.
         add_source(
             conn,
-            ctx.catalog,
+            catalog,
             name="The subjects themselves (consent)",
             kind=SUBJECT_KIND,
             source_id=SOURCE_ID,
@@ -265,16 +266,6 @@ def _submit(ctx: Context, record: dict[str, Any], after_merge: AfterMerge) -> No
         raise ConsentError(
             f"The consent record was refused: {result['message']}", code="consent_refused"
         )
-
-
-def subject_of(ctx: Context, identifier: str) -> str:
-    """The subject's key; NotFound when the ledger does not know them."""
-    parsed = parse_subject(identifier)
-    key = subject_key(ctx.secret, parsed.identifier)
-    with ctx.store.transaction() as conn:
-        if not conn.scalar("SELECT count(*) FROM subjects WHERE subject_key = ?", [key]):
-            raise NotFound(f"The ledger holds no records about {mask(parsed.identifier)}.")
-    return key
 
 
 def _stamp(value: Any) -> str | None:

@@ -255,10 +255,7 @@ def train(
     train_scores = apply_card(fitted, train_frame)
     thresholds = thresholds_of(ctx.policy, score)
     tell("auditing fairness on the test set")
-    groups = pd.DataFrame(
-        [fairness.audit_attributes(i, test_date) for i in test_frame["identifier"]],
-        columns=["age_band", "sex"],
-    )
+    groups = audit_groups(test_frame, test_date)
     checked = fairness.audit(
         test_frame["bad"].to_numpy(), test_scores, groups, thresholds, limits_of(ctx), n_boot=n_boot
     )
@@ -311,10 +308,7 @@ def audit_card(
         raise ConfigurationError(
             f"No consenting subject was in the score's scope on {day}: nothing to audit."
         )
-    groups = pd.DataFrame(
-        [fairness.audit_attributes(i, day) for i in frame["identifier"]],
-        columns=["age_band", "sex"],
-    )
+    groups = audit_groups(frame, day)
     checked = fairness.audit(
         frame["bad"].to_numpy(),
         frame["policy_score"].to_numpy(),
@@ -324,6 +318,14 @@ def audit_card(
         n_boot=n_boot,
     )
     return score, checked, len(frame)
+
+
+def audit_groups(frame: pd.DataFrame, day: dt.date) -> pd.DataFrame:
+    """The audit-only attributes of each observation, from its identifier as of ``day``."""
+    return pd.DataFrame(
+        [fairness.audit_attributes(i, day) for i in frame["identifier"]],
+        columns=["age_band", "sex"],
+    )
 
 
 def limits_of(ctx: Context) -> fairness.Limits:
